@@ -1,0 +1,32 @@
+"""Tortoise models; the app label is "models" and migrations live in models.migrations."""
+
+# Model docstrings become table comments, and the SQLite schema editor splits statements on
+# ";": keep semicolons out of them.
+
+from models.accounts import Candidate, LoginFailure, Session, StaffUser
+from models.materials import Attachment, MaterialCategory, RequirementRule
+from models.review import AuditEntry, ReviewMessage
+
+__models__ = [
+    Candidate,
+    StaffUser,
+    Session,
+    LoginFailure,
+    MaterialCategory,
+    RequirementRule,
+    Attachment,
+    ReviewMessage,
+    AuditEntry,
+]
+
+__all__ = [
+    "Attachment",
+    "AuditEntry",
+    "Candidate",
+    "LoginFailure",
+    "MaterialCategory",
+    "RequirementRule",
+    "ReviewMessage",
+    "Session",
+    "StaffUser",
+]

@@ -1,0 +1,170 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+import functools
+from json import dumps, loads
+from models.enums import AttachmentVerdict, AuditAction, MessageKind, ReviewStatus, Role
+from tortoise.fields.base import OnDelete
+from uuid import uuid4
+from tortoise import fields
+from tortoise.indexes import Index
+
+class Migration(migrations.Migration):
+    initial = True
+
+    operations = [
+        ops.CreateModel(
+            name='Candidate',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('username', fields.CharField(unique=True, max_length=64)),
+                ('password_hash', fields.CharField(max_length=255)),
+                ('name', fields.CharField(max_length=100)),
+                ('admission_no', fields.CharField(unique=True, max_length=64)),
+                ('exam_category_code', fields.CharField(max_length=32)),
+                ('exam_category_name', fields.CharField(max_length=100)),
+                ('region', fields.CharField(max_length=64)),
+                ('site', fields.CharField(max_length=64)),
+                ('stage', fields.CharField(max_length=32)),
+                ('registered_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('activated_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('phone', fields.CharField(null=True, max_length=20)),
+                ('address', fields.CharField(null=True, max_length=200)),
+                ('status', fields.CharEnumField(default=ReviewStatus.DRAFT, description='DRAFT: DRAFT\nSUBMITTED: SUBMITTED\nRETURNED: RETURNED\nAPPROVED: APPROVED\nREJECTED: REJECTED', enum_type=ReviewStatus, max_length=16)),
+                ('submitted_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('returned_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('reply_deadline', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('unlocked_category_ids', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('queue_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'candidate', 'app': 'models', 'indexes': [Index(fields=['region', 'site', 'status', 'queue_at', 'id']), Index(fields=['region', 'status', 'queue_at', 'id'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='AuditEntry',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('candidate', fields.ForeignKeyField('models.Candidate', source_field='candidate_id', db_constraint=True, to_field='id', related_name='audit', on_delete=OnDelete.RESTRICT)),
+                ('action', fields.CharEnumField(description='SUBMIT: SUBMIT\nRETURN: RETURN\nAPPROVE: APPROVE\nREJECT: REJECT\nUPLOAD: UPLOAD\nDELETE: DELETE\nVERDICT: VERDICT\nFEEDBACK: FEEDBACK\nPROFILE: PROFILE\nACTIVATE: ACTIVATE', enum_type=AuditAction, max_length=16)),
+                ('actor_role', fields.CharEnumField(null=True, description='CANDIDATE: CANDIDATE\nEXAMINER: EXAMINER\nADMIN: ADMIN', enum_type=Role, max_length=16)),
+                ('actor_id', fields.IntField(null=True)),
+                ('actor_name', fields.CharField(max_length=100)),
+                ('from_status', fields.CharEnumField(description='DRAFT: DRAFT\nSUBMITTED: SUBMITTED\nRETURNED: RETURNED\nAPPROVED: APPROVED\nREJECTED: REJECTED', enum_type=ReviewStatus, max_length=16)),
+                ('to_status', fields.CharEnumField(description='DRAFT: DRAFT\nSUBMITTED: SUBMITTED\nRETURNED: RETURNED\nAPPROVED: APPROVED\nREJECTED: REJECTED', enum_type=ReviewStatus, max_length=16)),
+                ('note', fields.TextField(null=True, unique=False)),
+                ('attachment_id', fields.CharField(null=True, max_length=36)),
+                ('at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'audit_entry', 'app': 'models', 'indexes': [Index(fields=['candidate', 'id'])], 'pk_attr': 'id', 'table_description': 'Written in the same transaction as the change it records. Never updated.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='LoginFailure',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('username', fields.CharField(max_length=64)),
+                ('address', fields.CharField(max_length=64)),
+                ('at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'login_failure', 'app': 'models', 'indexes': [Index(fields=['username', 'at']), Index(fields=['address', 'at'])], 'pk_attr': 'id', 'table_description': 'One failed sign-in, counted by username and by client address.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='MaterialCategory',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('code', fields.CharField(unique=True, max_length=64)),
+                ('name', fields.CharField(max_length=100)),
+                ('instructions', fields.TextField(default='', unique=False)),
+                ('example_key', fields.CharField(null=True, max_length=255)),
+                ('example_content_type', fields.CharField(null=True, max_length=32)),
+                ('min_count', fields.IntField(default=1)),
+                ('max_count', fields.IntField(default=1)),
+                ('max_bytes', fields.IntField(default=204800)),
+                ('formats', fields.JSONField(default=['jpeg', 'png'], encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('position', fields.IntField(default=0)),
+            ],
+            options={'table': 'material_category', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Attachment',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('candidate', fields.ForeignKeyField('models.Candidate', source_field='candidate_id', db_constraint=True, to_field='id', related_name='attachments', on_delete=OnDelete.CASCADE)),
+                ('category', fields.ForeignKeyField('models.MaterialCategory', source_field='category_id', db_constraint=True, to_field='id', related_name='attachments', on_delete=OnDelete.RESTRICT)),
+                ('slot', fields.IntField()),
+                ('storage_key', fields.CharField(max_length=255)),
+                ('thumbnail_key', fields.CharField(max_length=255)),
+                ('content_type', fields.CharField(max_length=32)),
+                ('byte_size', fields.IntField()),
+                ('width', fields.IntField()),
+                ('height', fields.IntField()),
+                ('orientation', fields.IntField(default=1)),
+                ('sha256', fields.CharField(max_length=64)),
+                ('uploaded_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('verdict', fields.CharEnumField(default=AttachmentVerdict.PENDING, description='PENDING: PENDING\nACCEPTED: ACCEPTED\nNEEDS_REPLACEMENT: NEEDS_REPLACEMENT', enum_type=AttachmentVerdict, max_length=24)),
+                ('verdict_note', fields.CharField(null=True, max_length=500)),
+                ('verdict_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'attachment', 'app': 'models', 'unique_together': (('candidate', 'category', 'slot'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='RequirementRule',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('category', fields.ForeignKeyField('models.MaterialCategory', source_field='category_id', db_constraint=True, to_field='id', related_name='rules', on_delete=OnDelete.CASCADE)),
+                ('region', fields.CharField(default='*', max_length=64)),
+                ('site', fields.CharField(default='*', max_length=64)),
+                ('exam_category_code', fields.CharField(default='*', max_length=32)),
+                ('required', fields.BooleanField(default=True)),
+            ],
+            options={'table': 'requirement_rule', 'app': 'models', 'unique_together': (('category', 'region', 'site', 'exam_category_code'),), 'pk_attr': 'id', 'table_description': "A category applies where a rule matches region, site and exam category ('*' = any)."},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ReviewMessage',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('candidate', fields.ForeignKeyField('models.Candidate', source_field='candidate_id', db_constraint=True, to_field='id', related_name='messages', on_delete=OnDelete.CASCADE)),
+                ('kind', fields.CharEnumField(description='SYSTEM: SYSTEM\nFEEDBACK: FEEDBACK\nRETURNED: RETURNED\nAPPROVED: APPROVED\nREJECTED: REJECTED', enum_type=MessageKind, max_length=16)),
+                ('body', fields.TextField(unique=False)),
+                ('author_name', fields.CharField(max_length=100)),
+                ('author_staff_id', fields.IntField(null=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('read_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'review_message', 'app': 'models', 'indexes': [Index(fields=['candidate', 'id'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='StaffUser',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('username', fields.CharField(unique=True, max_length=64)),
+                ('password_hash', fields.CharField(max_length=255)),
+                ('name', fields.CharField(max_length=100)),
+                ('role', fields.CharEnumField(description='CANDIDATE: CANDIDATE\nEXAMINER: EXAMINER\nADMIN: ADMIN', enum_type=Role, max_length=16)),
+                ('region', fields.CharField(max_length=64)),
+                ('site', fields.CharField(null=True, max_length=64)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'staff_user', 'app': 'models', 'pk_attr': 'id', 'table_description': "An examiner or an admin. Scope: a region ('*' for all) and optionally a site."},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Session',
+            fields=[
+                ('id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=43)),
+                ('role', fields.CharEnumField(description='CANDIDATE: CANDIDATE\nEXAMINER: EXAMINER\nADMIN: ADMIN', enum_type=Role, max_length=16)),
+                ('candidate', fields.ForeignKeyField('models.Candidate', source_field='candidate_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
+                ('staff', fields.ForeignKeyField('models.StaffUser', source_field='staff_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('expires_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+                ('revoked_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'session', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A signed-in session. The token names it, so logout can revoke it everywhere.'},
+            bases=['Model'],
+        ),
+    ]

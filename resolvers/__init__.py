@@ -1,0 +1,1 @@
+"""What each operation does. Resolvers hold the rules; schema types stay thin."""

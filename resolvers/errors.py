@@ -1,0 +1,72 @@
+"""Errors a person can fix (values in a payload) and errors of access (GraphQL errors)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from graphql import GraphQLError
+
+
+class ErrorCode(StrEnum):
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    RATE_LIMITED = "RATE_LIMITED"
+    LOCKED = "LOCKED"
+    CATEGORY_FULL = "CATEGORY_FULL"
+    CATEGORY_NOT_APPLICABLE = "CATEGORY_NOT_APPLICABLE"
+    UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"
+    NOT_AN_IMAGE = "NOT_AN_IMAGE"
+    IMAGE_TOO_SMALL = "IMAGE_TOO_SMALL"
+    REQUIRED_MATERIAL_MISSING = "REQUIRED_MATERIAL_MISSING"
+    PROFILE_INCOMPLETE = "PROFILE_INCOMPLETE"
+    INVALID_PHONE = "INVALID_PHONE"
+    INVALID_INPUT = "INVALID_INPUT"
+    INVALID_STATE = "INVALID_STATE"
+    NOT_FOUND = "NOT_FOUND"
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: ErrorCode
+    message: str
+    field: str | None = None
+
+
+class Rejected(Exception):
+    """Raised inside a resolver (rolling its transaction back); the mutation returns `problems`."""
+
+    def __init__(self, *problems: Problem) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = list(problems)
+
+    @classmethod
+    def one(cls, code: ErrorCode, message: str, field: str | None = None) -> Rejected:
+        return cls(Problem(code, message, field))
+
+
+def not_found(what: str = "记录", field: str | None = None) -> Rejected:
+    return Rejected.one(ErrorCode.NOT_FOUND, f"{what}不存在或无权访问。", field)
+
+
+class AccessError(GraphQLError):
+    """Shown to callers as it is; every other exception is masked."""
+
+    code = "FORBIDDEN"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": self.code})
+
+
+class Unauthenticated(AccessError):
+    code = "UNAUTHENTICATED"
+
+    def __init__(self, message: str = "请先登录，或登录已过期，请重新登录。") -> None:
+        super().__init__(message)
+
+
+class Forbidden(AccessError):
+    code = "FORBIDDEN"
+
+    def __init__(self, message: str = "当前账号无权执行此操作。") -> None:
+        super().__init__(message)

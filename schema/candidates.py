@@ -1,0 +1,228 @@
+"""Candidates: the registration, its materials and messages; profile and 提交审核."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from models import Candidate as CandidateRow
+from resolvers import candidates, materials, messages
+from resolvers.errors import Rejected
+from schema.enums import ReviewStatus
+from schema.errors import UserError, user_errors
+from schema.materials import CandidateMaterial
+from schema.messages import ReviewMessage
+from schema.permissions import IsCandidate, IsStaff
+from server.context import Context
+
+
+@strawberry.type(
+    name="Candidate", description="A candidate's registration for one exam, and the materials sent for it."
+)
+class Candidate:
+    row: strawberry.Private[CandidateRow]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field
+    def username(self) -> str:
+        return self.row.username
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description="准考证号 / 报名号")
+    def admission_no(self) -> str:
+        return self.row.admission_no
+
+    @strawberry.field(description="e.g. 2020110")
+    def exam_category_code(self) -> str:
+        return self.row.exam_category_code
+
+    @strawberry.field(description="e.g. 临床执业医师")
+    def exam_category_name(self) -> str:
+        return self.row.exam_category_name
+
+    @strawberry.field(description="考区, e.g. 山东省")
+    def region(self) -> str:
+        return self.row.region
+
+    @strawberry.field(description="考点, e.g. 济南")
+    def site(self) -> str:
+        return self.row.site
+
+    @strawberry.field(description="阶段, e.g. 报名")
+    def stage(self) -> str:
+        return self.row.stage
+
+    @strawberry.field
+    def registered_at(self) -> datetime:
+        return self.row.registered_at
+
+    @strawberry.field(description="Set at the first successful sign-in.")
+    def activated_at(self) -> datetime | None:
+        return self.row.activated_at
+
+    @strawberry.field
+    def phone(self) -> str | None:
+        return self.row.phone
+
+    @strawberry.field
+    def address(self) -> str | None:
+        return self.row.address
+
+    @strawberry.field(description="True once phone and address are filled in.")
+    def profile_complete(self) -> bool:
+        return self.row.profile_complete
+
+    @strawberry.field
+    def status(self) -> ReviewStatus:
+        return self.row.status
+
+    @strawberry.field(description="True when no material can be changed now.")
+    def locked(self) -> bool:
+        return self.row.locked
+
+    @strawberry.field
+    def submitted_at(self) -> datetime | None:
+        return self.row.submitted_at
+
+    @strawberry.field(
+        description="When a return must be answered by (24 hours after it, unless the region sets otherwise)."
+    )
+    def reply_deadline(self) -> datetime | None:
+        return self.row.reply_deadline if self.row.status.value == "RETURNED" else None
+
+    @strawberry.field(
+        description="One entry per material category that applies to this candidate, in display order."
+    )
+    async def materials(self, info: Info[Context, Any]) -> list[CandidateMaterial]:
+        views = await materials.materials_of(info.context, self.row)
+        return [CandidateMaterial(view=v, owner=self.row) for v in views]
+
+    @strawberry.field(description="Newest first.")
+    async def messages(self, first: int | None = 50) -> list[ReviewMessage]:
+        rows = await messages.messages_of(self.row, 50 if first is None else first)
+        return [ReviewMessage(row=row) for row in rows]
+
+    @strawberry.field
+    async def unread_message_count(self) -> int:
+        return await messages.unread_count(self.row)
+
+
+def candidate_or_none(row: CandidateRow | None) -> Candidate | None:
+    return Candidate(row=row) if row is not None else None
+
+
+@strawberry.input
+class ProfileInput:
+    phone: str = strawberry.field(description="Mainland mobile number, 11 digits starting with 1.")
+    address: str
+
+
+@strawberry.type
+class CandidatePayload:
+    candidate: Candidate | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class CandidateEdge:
+    cursor: str
+    node: Candidate
+
+
+@strawberry.type
+class CandidateConnection:
+    edges: list[CandidateEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class CandidateQuery:
+    @strawberry.field(description="The signed-in candidate (CANDIDATE only).", permission_classes=[IsCandidate])
+    async def me(self, info: Info[Context, Any]) -> Candidate:
+        return Candidate(row=info.context.viewer.candidate)  # type: ignore[union-attr, arg-type]
+
+    @strawberry.field(
+        description="A candidate within the examiner's scope; null when absent or out of scope.",
+        permission_classes=[IsStaff],
+    )
+    async def candidate(self, info: Info[Context, Any], id: strawberry.ID) -> Candidate | None:
+        return candidate_or_none(await candidates.candidate_for_staff(info.context, id))
+
+    @strawberry.field(
+        description="Look a registration up by its number, for integrations (EXAMINER, ADMIN).",
+        permission_classes=[IsStaff],
+    )
+    async def candidate_by_admission_no(
+        self, info: Info[Context, Any], admission_no: str
+    ) -> Candidate | None:
+        return candidate_or_none(await candidates.candidate_by_admission_no(info.context, admission_no))
+
+    @strawberry.field(
+        description="Candidates in the examiner's scope, oldest submission first (EXAMINER, ADMIN).",
+        permission_classes=[IsStaff],
+    )
+    async def review_queue(
+        self,
+        info: Info[Context, Any],
+        status: list[ReviewStatus] | None = None,
+        site: str | None = None,
+        search: str | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> CandidateConnection:
+        page = await candidates.review_queue(
+            info.context, status, site, search, 20 if first is None else first, after
+        )
+        edges = [
+            CandidateEdge(cursor=cursor, node=Candidate(row=row))
+            for row, cursor in zip(page.candidates, page.cursors, strict=True)
+        ]
+        return CandidateConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                end_cursor=page.cursors[-1] if page.cursors else None,
+            ),
+            total_count=page.total_count,
+        )
+
+
+@strawberry.type
+class CandidateMutation:
+    @strawberry.mutation(
+        description="Fill in or change phone and address, at any time (CANDIDATE).",
+        permission_classes=[IsCandidate],
+    )
+    async def update_profile(self, info: Info[Context, Any], input: ProfileInput) -> CandidatePayload:
+        try:
+            row = await candidates.update_profile(info.context, input.phone, input.address)
+        except Rejected as rejected:
+            return CandidatePayload(errors=user_errors(rejected))
+        return CandidatePayload(candidate=Candidate(row=row))
+
+    @strawberry.mutation(
+        description="提交审核: lock everything and hand it to the examiners (CANDIDATE).",
+        permission_classes=[IsCandidate],
+    )
+    async def submit_for_review(self, info: Info[Context, Any]) -> CandidatePayload:
+        try:
+            row = await candidates.submit_for_review(info.context)
+        except Rejected as rejected:
+            return CandidatePayload(errors=user_errors(rejected))
+        return CandidatePayload(candidate=Candidate(row=row))

@@ -1,0 +1,210 @@
+"""Material categories and pictures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.file_uploads import Upload
+from strawberry.types import Info
+
+from models import Attachment as AttachmentRow
+from models import Candidate as CandidateRow
+from models import MaterialCategory as CategoryRow
+from resolvers import materials
+from resolvers.errors import Rejected
+from schema.enums import AttachmentVerdict
+from schema.errors import UserError, user_errors
+from schema.permissions import IsCandidate, IsSignedIn
+from server.context import Context
+from server.security import sign_path
+
+
+@strawberry.type(name="MaterialCategory", description="What a category asks for, independent of any candidate.")
+class MaterialCategory:
+    row: strawberry.Private[CategoryRow]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field
+    def code(self) -> str:
+        return self.row.code
+
+    @strawberry.field(description="e.g. 身份证明")
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field
+    def instructions(self) -> str:
+        return self.row.instructions
+
+    @strawberry.field(description="An example picture (示例) to show next to the upload slots.")
+    def example_url(self, info: Info[Context, Any]) -> str | None:
+        if not self.row.example_key:
+            return None
+        return f"{info.context.base_url()}/examples/{self.row.id}"
+
+    @strawberry.field
+    def min_count(self) -> int:
+        return self.row.min_count
+
+    @strawberry.field
+    def max_count(self) -> int:
+        return self.row.max_count
+
+    @strawberry.field(description="Largest accepted file, in bytes (204800 by default).")
+    def max_bytes(self) -> int:
+        return self.row.max_bytes
+
+    @strawberry.field(description="Accepted formats by content, lower case: jpeg, png.")
+    def formats(self) -> list[str]:
+        return list(self.row.formats)
+
+
+def picture_url(ctx: Context, attachment_id: str, variant: str) -> str:
+    settings = ctx.services.settings
+    path = f"/pictures/{attachment_id}/{variant}"
+    return ctx.base_url() + sign_path(settings.secret_key, path, settings.picture_url_ttl_seconds)
+
+
+@strawberry.type(name="Attachment", description="One uploaded picture.")
+class Attachment:
+    row: strawberry.Private[AttachmentRow]
+    owner: strawberry.Private[CandidateRow]
+    category_row: strawberry.Private[CategoryRow]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field
+    def category(self) -> MaterialCategory:
+        return MaterialCategory(row=self.category_row)
+
+    @strawberry.field(description="A short-lived signed address of the stored picture.")
+    def url(self, info: Info[Context, Any]) -> str:
+        return picture_url(info.context, str(self.row.id), "original")
+
+    @strawberry.field(description="A short-lived signed address of a small preview.")
+    def thumbnail_url(self, info: Info[Context, Any]) -> str:
+        return picture_url(info.context, str(self.row.id), "thumbnail")
+
+    @strawberry.field(description="image/jpeg or image/png, from the content itself.")
+    def content_type(self) -> str:
+        return self.row.content_type
+
+    @strawberry.field
+    def byte_size(self) -> int:
+        return self.row.byte_size
+
+    @strawberry.field
+    def width(self) -> int:
+        return self.row.width
+
+    @strawberry.field
+    def height(self) -> int:
+        return self.row.height
+
+    @strawberry.field(description="Hex SHA-256 of the stored bytes.")
+    def sha256(self) -> str:
+        return self.row.sha256
+
+    @strawberry.field
+    def uploaded_at(self) -> datetime:
+        return self.row.uploaded_at
+
+    @strawberry.field
+    def locked(self) -> bool:
+        return materials.attachment_locked(self.owner, self.row)
+
+    @strawberry.field
+    def verdict(self) -> AttachmentVerdict:
+        return self.row.verdict
+
+    @strawberry.field(description="The examiner's note on this picture, shown to the candidate.")
+    def verdict_note(self) -> str | None:
+        return self.row.verdict_note
+
+
+@strawberry.type(name="CandidateMaterial", description="One category's material for one candidate.")
+class CandidateMaterial:
+    view: strawberry.Private[materials.MaterialView]
+    owner: strawberry.Private[CandidateRow]
+
+    @strawberry.field
+    def category(self) -> MaterialCategory:
+        return MaterialCategory(row=self.view.requirement.category)
+
+    @strawberry.field
+    def required(self) -> bool:
+        return self.view.requirement.required
+
+    @strawberry.field
+    def attachments(self) -> list[Attachment]:
+        category = self.view.requirement.category
+        return [Attachment(row=a, owner=self.owner, category_row=category) for a in self.view.attachments]
+
+    @strawberry.field(description="How many more files may be added right now (0 when locked or full).")
+    def remaining(self) -> int:
+        return self.view.remaining
+
+    @strawberry.field
+    def locked(self) -> bool:
+        return self.view.locked
+
+
+@strawberry.type
+class AttachmentPayload:
+    attachment: Attachment | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DeleteAttachmentPayload:
+    deleted_id: strawberry.ID | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def attachment_type(ctx: Context, row: AttachmentRow, owner: CandidateRow) -> Attachment:
+    catalog = await ctx.catalog()
+    return Attachment(row=row, owner=owner, category_row=catalog.categories[row.category_id])
+
+
+@strawberry.type
+class MaterialQuery:
+    @strawberry.field(description="Every category the service knows.", permission_classes=[IsSignedIn])
+    async def categories(self, info: Info[Context, Any]) -> list[MaterialCategory]:
+        catalog = await info.context.catalog()
+        rows = sorted(catalog.categories.values(), key=lambda c: (c.position, c.id))
+        return [MaterialCategory(row=row) for row in rows]
+
+
+@strawberry.type
+class MaterialMutation:
+    @strawberry.mutation(
+        description="Add a picture to one of the candidate's materials (CANDIDATE).",
+        permission_classes=[IsCandidate],
+    )
+    async def upload_attachment(
+        self, info: Info[Context, Any], category_id: strawberry.ID, file: Upload
+    ) -> AttachmentPayload:
+        try:
+            row, owner = await materials.upload_attachment(info.context, category_id, file)  # type: ignore[arg-type]
+        except Rejected as rejected:
+            return AttachmentPayload(errors=user_errors(rejected))
+        return AttachmentPayload(attachment=await attachment_type(info.context, row, owner))
+
+    @strawberry.mutation(
+        description="Remove an unlocked picture (CANDIDATE).", permission_classes=[IsCandidate]
+    )
+    async def delete_attachment(
+        self, info: Info[Context, Any], id: strawberry.ID
+    ) -> DeleteAttachmentPayload:
+        try:
+            deleted = await materials.delete_attachment(info.context, id)
+        except Rejected as rejected:
+            return DeleteAttachmentPayload(errors=user_errors(rejected))
+        return DeleteAttachmentPayload(deleted_id=strawberry.ID(deleted))

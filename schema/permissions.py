@@ -1,0 +1,40 @@
+"""Who may call what: roles are checked here, scope inside the resolvers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.permission import BasePermission
+from strawberry.types import Info
+
+from models.enums import Role
+from resolvers.auth import require_candidate, require_staff
+from server.context import Context
+
+
+class IsCandidate(BasePermission):
+    def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
+        require_candidate(info.context)  # raises UNAUTHENTICATED or FORBIDDEN
+        return True
+
+
+class IsExaminer(BasePermission):
+    def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
+        require_staff(info.context, Role.EXAMINER)
+        return True
+
+
+class IsStaff(BasePermission):
+    """Examiners and admins: read access to candidates in scope."""
+
+    def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
+        require_staff(info.context, Role.EXAMINER, Role.ADMIN)
+        return True
+
+
+class IsSignedIn(BasePermission):
+    def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
+        from resolvers.auth import require_viewer
+
+        require_viewer(info.context)
+        return True

@@ -1,0 +1,1 @@
+"""The running service: settings, app factory, context and auth, pub/sub, CLI."""

@@ -1,0 +1,246 @@
+"""`exam-review`: serve, migrate, import, add users, demo data, schema export, sweep."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from models.enums import Role
+from server.settings import Settings
+from storage.base import PictureStore
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+async def _with_store(settings: Settings) -> PictureStore:
+    from storage import open_store
+
+    store = open_store(settings.storage_url)
+    await store.start()
+    return store
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from server.database import migrate
+
+    asyncio.run(migrate(_settings()))
+    print("数据库已迁移到最新版本。")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.database import migrate
+
+    settings = _settings()  # creates var/secret_key before workers fork
+    asyncio.run(migrate(settings))
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        ws="websockets-sansio",
+        timeout_graceful_shutdown=10,
+        log_level="info",
+    )
+    return 0
+
+
+def cmd_import_categories(args: argparse.Namespace) -> int:
+    from resolvers.admin import ImportFailed, import_categories
+    from server.database import database
+
+    path = Path(args.file)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"无法读取 {path}: {exc}", file=sys.stderr)
+        return 1
+    settings = _settings()
+
+    async def run() -> int:
+        store = await _with_store(settings)
+        async with database(settings):
+            try:
+                report = await import_categories(data, path.parent, store)
+            except ImportFailed as failed:
+                for problem in failed.problems:
+                    print(problem, file=sys.stderr)
+                print("未导入任何内容。", file=sys.stderr)
+                return 1
+        print(f"材料类别：新增 {report.created}，更新 {report.updated}。")
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_import_candidates(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from resolvers.admin import ImportFailed, import_candidates
+    from server.database import database
+
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"无法读取 {path}: {exc}", file=sys.stderr)
+        return 1
+    settings = _settings()
+
+    async def run() -> int:
+        async with database(settings):
+            try:
+                report = await import_candidates(text, ZoneInfo(settings.timezone))
+            except ImportFailed as failed:
+                for problem in failed.problems:
+                    print(problem, file=sys.stderr)
+                return 1
+        for failure in report.failures:
+            print(failure, file=sys.stderr)
+        print(
+            f"考生：新增 {report.created}，更新 {report.updated}，失败 {len(report.failures)}。"
+        )
+        return 0 if report.ok else 1
+
+    return asyncio.run(run())
+
+
+def cmd_add_user(args: argparse.Namespace) -> int:
+    from resolvers.admin import ImportFailed, add_staff_user
+    from server.database import database
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    settings = _settings()
+
+    async def run() -> int:
+        async with database(settings):
+            try:
+                user, created = await add_staff_user(
+                    Role(args.role.upper()), args.username, password, args.region, args.site, args.name
+                )
+            except ImportFailed as failed:
+                for problem in failed.problems:
+                    print(problem, file=sys.stderr)
+                return 1
+        scope = user.region + (f" / {user.site}" if user.site else "")
+        print(f"{'已创建' if created else '已更新'} {user.role.value} {user.username}（{scope}）。")
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from server.database import database, migrate
+    from server.demo import accounts, load_demo
+
+    settings = _settings()
+
+    async def run() -> bool:
+        await migrate(settings)
+        store = await _with_store(settings)
+        async with database(settings):
+            return await load_demo(store, ZoneInfo(settings.timezone))
+
+    loaded = asyncio.run(run())
+    print("已载入演示数据。" if loaded else "数据库中已有考生，演示数据未重复载入。")
+    print("\n演示账号：")
+    for account in accounts():
+        print(f"  {account.role:<4} {account.username:<16} 密码 {account.password:<14} {account.note}")
+    return 0
+
+
+def cmd_export_schema(args: argparse.Namespace) -> int:
+    from schema import SDL_PATH, export_sdl
+
+    target = Path(args.output) if args.output else SDL_PATH
+    target.write_text(export_sdl(), encoding="utf-8")
+    print(f"已写入 {target}")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from resolvers.admin import sweep_orphans
+    from server.database import database
+
+    settings = _settings()
+
+    async def run() -> int:
+        store = await _with_store(settings)
+        async with database(settings):
+            report = await sweep_orphans(
+                store, timedelta(seconds=args.grace_seconds), dry_run=args.dry_run
+            )
+        for key in report.removed:
+            print(("将删除 " if args.dry_run else "已删除 ") + key)
+        print(
+            f"检查 {report.scanned} 个文件，孤立 {len(report.removed)} 个，"
+            f"近期写入暂不处理 {report.kept_recent} 个。"
+        )
+        return 0
+
+    return asyncio.run(run())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="exam-review", description="在线审核系统")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate if needed, then serve")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=cmd_serve)
+
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(run=cmd_migrate)
+
+    categories = commands.add_parser("import-categories", help="upsert categories from JSON")
+    categories.add_argument("file")
+    categories.set_defaults(run=cmd_import_categories)
+
+    candidates = commands.add_parser("import-candidates", help="upsert candidates from CSV")
+    candidates.add_argument("file")
+    candidates.set_defaults(run=cmd_import_candidates)
+
+    add_user = commands.add_parser("add-user", help="add an examiner or admin (password on stdin)")
+    add_user.add_argument("--role", required=True, choices=["examiner", "admin"])
+    add_user.add_argument("--username", required=True)
+    add_user.add_argument("--region", required=True, help="考区, or '*' for every region")
+    add_user.add_argument("--site", help="考点 (examiners of one site)")
+    add_user.add_argument("--name", help="display name shown to candidates (default: username)")
+    add_user.set_defaults(run=cmd_add_user)
+
+    commands.add_parser("demo", help="load demo data once and print the accounts").set_defaults(
+        run=cmd_demo
+    )
+
+    export = commands.add_parser("export-schema", help="write schema/schema.graphql")
+    export.add_argument("--output")
+    export.set_defaults(run=cmd_export_schema)
+
+    sweep = commands.add_parser("sweep", help="remove stored bytes that no row names")
+    sweep.add_argument("--grace-seconds", type=int, default=3600)
+    sweep.add_argument("--dry-run", action="store_true")
+    sweep.set_defaults(run=cmd_sweep)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

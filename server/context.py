@@ -1,0 +1,87 @@
+"""What every resolver receives: the services, the request and who is asking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from models import Candidate, MaterialCategory, RequirementRule, StaffUser
+from models.enums import Role
+from server.pubsub import Broker
+from server.settings import Settings
+from storage import PictureStore
+
+
+@dataclass
+class Services:
+    """Built once by the app factory and shared by every request."""
+
+    settings: Settings
+    store: PictureStore
+    broker: Broker
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.timezone)
+
+
+@dataclass
+class Viewer:
+    role: Role
+    session_id: str
+    candidate: Candidate | None = None
+    staff: StaffUser | None = None
+
+    @property
+    def display_name(self) -> str:
+        if self.staff is not None:
+            return self.staff.name
+        return self.candidate.name if self.candidate is not None else ""
+
+
+@dataclass
+class Catalog:
+    """Every category and requirement rule, read once per request."""
+
+    categories: dict[int, MaterialCategory]
+    rules: list[RequirementRule]
+
+
+@dataclass
+class Context:
+    services: Services
+    request: Request | WebSocket
+    response: Response | WebSocket | None = None
+    viewer: Viewer | None = None
+    # True when a token was sent but is bad (tampered, expired or revoked).
+    bad_token: bool = False
+    connection_params: dict[str, Any] | None = None
+    _catalog: Catalog | None = field(default=None, repr=False)
+
+    @property
+    def client_address(self) -> str:
+        client = self.request.client
+        return client.host if client is not None else "unknown"
+
+    async def catalog(self) -> Catalog:
+        if self._catalog is None:
+            categories = {c.id: c for c in await MaterialCategory.all()}
+            rules = await RequirementRule.all()
+            self._catalog = Catalog(categories=categories, rules=rules)
+        return self._catalog
+
+    def forget_catalog(self) -> None:
+        self._catalog = None
+
+    def base_url(self) -> str:
+        if self.services.settings.extra.get("public_url"):
+            return str(self.services.settings.extra["public_url"]).rstrip("/")
+        url = str(self.request.base_url).rstrip("/")
+        if url.startswith("ws"):
+            url = "http" + url.removeprefix("ws")
+        return url

@@ -1,0 +1,54 @@
+"""The in-process broker: right for one process; several processes need Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from server.pubsub.base import Broker, Event, Subscription
+
+_CLOSED: Event = {"__closed__": True}
+
+
+class _QueueSubscription(Subscription):
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Event] = asyncio.Queue()
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        while True:
+            event = await self.queue.get()
+            if event is _CLOSED:
+                return
+            yield event
+
+
+class MemoryBroker(Broker):
+    def __init__(self) -> None:
+        self._topics: defaultdict[str, set[_QueueSubscription]] = defaultdict(set)
+
+    async def publish(self, topic: str, event: Event) -> None:
+        for subscription in list(self._topics.get(topic, ())):
+            subscription.queue.put_nowait(event)
+
+    @asynccontextmanager
+    async def subscribe(self, topic: str) -> AsyncIterator[Subscription]:
+        subscription = _QueueSubscription()
+        self._topics[topic].add(subscription)
+        try:
+            yield subscription
+        finally:
+            subscribers = self._topics.get(topic)
+            if subscribers is not None:
+                subscribers.discard(subscription)
+                if not subscribers:
+                    del self._topics[topic]
+
+    async def close(self) -> None:
+        for subscribers in self._topics.values():
+            for subscription in subscribers:
+                subscription.queue.put_nowait(_CLOSED)
+
+    def subscriber_count(self, topic: str) -> int:
+        return len(self._topics.get(topic, ()))

@@ -1,0 +1,91 @@
+"""Passwords, session tokens and signed picture addresses."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+_hasher = PasswordHasher()
+# Verified when the username is unknown, so both failures cost the same time.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def is_password_hash(value: str) -> bool:
+    return value.startswith("$argon2")
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    """Constant-shape check in a worker thread (argon2 is deliberately slow)."""
+
+    def check() -> bool:
+        try:
+            return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(check)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _mac(secret: str, purpose: str, message: str) -> str:
+    key = hashlib.sha256(f"{purpose}:{secret}".encode()).digest()
+    return _b64(hmac.new(key, message.encode(), hashlib.sha256).digest())
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    session_id: str
+    expires_at: int
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def sign_token(secret: str, session_id: str, expires_at: int) -> str:
+    body = f"{session_id}.{expires_at}"
+    return f"v1.{body}.{_mac(secret, 'token', body)}"
+
+
+def read_token(secret: str, token: str, now: float | None = None) -> TokenClaims | None:
+    """The claims of a well-signed, unexpired token; None for anything else."""
+    parts = token.split(".")
+    if len(parts) != 4 or parts[0] != "v1":
+        return None
+    _, session_id, expires, signature = parts
+    if not hmac.compare_digest(signature, _mac(secret, "token", f"{session_id}.{expires}")):
+        return None
+    if not expires.isdigit() or int(expires) <= (time.time() if now is None else now):
+        return None
+    return TokenClaims(session_id=session_id, expires_at=int(expires))
+
+
+def sign_path(secret: str, path: str, ttl_seconds: int, now: float | None = None) -> str:
+    """`path?exp=…&sig=…`: valid for ttl_seconds, for this exact path only."""
+    expires = int((time.time() if now is None else now) + ttl_seconds)
+    return f"{path}?exp={expires}&sig={_mac(secret, 'url', f'{path}|{expires}')}"
+
+
+def check_signed_path(
+    secret: str, path: str, expires: str | None, signature: str | None, now: float | None = None
+) -> bool:
+    if not expires or not signature or not expires.isdigit():
+        return False
+    if not hmac.compare_digest(signature, _mac(secret, "url", f"{path}|{expires}")):
+        return False
+    return int(expires) > (time.time() if now is None else now)

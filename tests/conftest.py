@@ -1,0 +1,65 @@
+"""Shared fixtures: one real service per session, with the demo's categories loaded."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from models import MaterialCategory
+from tests.client import GraphQLClient
+from tests.factories import PASSWORD, load_demo_categories, make_candidate, make_staff
+from tests.service import Service, start_service, test_settings
+
+
+@pytest.fixture(scope="session")
+async def service(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Service]:
+    folder = tmp_path_factory.mktemp("service")
+    running = await start_service(test_settings(folder))
+    yield running
+    await running.stop()
+
+
+@pytest.fixture(scope="session")
+async def categories(
+    service: Service, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, MaterialCategory]:
+    return await load_demo_categories(service, tmp_path_factory.mktemp("examples"))
+
+
+@pytest.fixture
+async def anonymous(service: Service) -> AsyncIterator[GraphQLClient]:
+    client = service.client()
+    yield client
+    await client.aclose()
+
+
+async def signed_in(service: Service, username: str) -> GraphQLClient:
+    anonymous = service.client()
+    try:
+        return await anonymous.login(username, PASSWORD)
+    finally:
+        await anonymous.aclose()
+
+
+@pytest.fixture
+async def candidate_client(service: Service, categories: dict[str, MaterialCategory]) -> GraphQLClient:
+    """A signed-in candidate of 山东省/济南 with a complete profile."""
+    row = await make_candidate(service)
+    client = await signed_in(service, row.username)
+    client.candidate = row  # type: ignore[attr-defined]
+    return client
+
+
+@pytest.fixture
+async def examiner_client(service: Service) -> GraphQLClient:
+    """A signed-in examiner of 山东省/济南."""
+    row = await make_staff(service)
+    client = await signed_in(service, row.username)
+    client.staff = row  # type: ignore[attr-defined]
+    return client
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    Path("tests/screenshots").mkdir(parents=True, exist_ok=True)
