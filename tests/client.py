@@ -49,8 +49,7 @@ class GraphQLClient:
         await self.http.aclose()
 
     def with_token(self, token: str | None) -> GraphQLClient:
-        other = GraphQLClient(self.base_url, token)
-        return other
+        return GraphQLClient(self.base_url, token)
 
     def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
@@ -142,10 +141,10 @@ class Subscription:
         self.socket = socket
         self.id = subscription_id
 
-    async def next(self, timeout: float = 10) -> dict[str, Any]:
-        """The next `next` payload; fails on `error`, `complete` or a timeout."""
+    async def next(self, within: float = 10) -> dict[str, Any]:
+        """The next `next` payload; fails on `error`, `complete` or after `within` seconds."""
         while True:
-            message = json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
+            message = json.loads(await asyncio.wait_for(self.socket.recv(), within))
             if message["type"] == "ping":
                 await self.socket.send(json.dumps({"type": "pong"}))
                 continue
