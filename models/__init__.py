@@ -5,6 +5,8 @@
 
 from models.accounts import Candidate, LoginFailure, Session, StaffUser
 from models.materials import Attachment, MaterialCategory, RequirementRule
+from models.notifications import AttachmentReasons, OutboxMessage, SmsNotice
+from models.regions import RegionPolicy
 from models.review import AuditEntry, ReviewMessage
 
 __models__ = [
@@ -17,16 +19,24 @@ __models__ = [
     Attachment,
     ReviewMessage,
     AuditEntry,
+    OutboxMessage,
+    SmsNotice,
+    AttachmentReasons,
+    RegionPolicy,
 ]
 
 __all__ = [
     "Attachment",
+    "AttachmentReasons",
     "AuditEntry",
     "Candidate",
     "LoginFailure",
     "MaterialCategory",
+    "OutboxMessage",
+    "RegionPolicy",
     "RequirementRule",
     "ReviewMessage",
     "Session",
+    "SmsNotice",
     "StaffUser",
 ]

@@ -35,7 +35,12 @@ class Candidate(Model):
 
     class Meta:
         table = "candidate"
-        indexes = (("region", "site", "status", "queue_at", "id"), ("region", "status", "queue_at", "id"))
+        # Keysets of the queue: by site, by region, and nationwide (staff whose region is '*').
+        indexes = (
+            ("region", "site", "status", "queue_at", "id"),
+            ("region", "status", "queue_at", "id"),
+            ("status", "queue_at", "id"),
+        )
 
     @property
     def locked(self) -> bool:

@@ -25,7 +25,7 @@ class ReviewMessage(Model):
 
     class Meta:
         table = "review_message"
-        indexes = (("candidate", "id"),)
+        indexes = (("candidate_id", "id"),)
 
 
 class AuditEntry(Model):
@@ -49,4 +49,4 @@ class AuditEntry(Model):
 
     class Meta:
         table = "audit_entry"
-        indexes = (("candidate", "id"),)
+        indexes = (("candidate_id", "id"),)

@@ -70,9 +70,8 @@ async def login(ctx: Context, username: str, password: str) -> SignedIn:
 
 
 async def logout(ctx: Context) -> bool:
-    if ctx.viewer is None:
-        return False
-    updated = await Session.filter(id=ctx.viewer.session_id, revoked_at__isnull=True).update(
+    viewer = require_viewer(ctx)
+    updated = await Session.filter(id=viewer.session_id, revoked_at__isnull=True).update(
         revoked_at=utcnow()
     )
     return bool(updated)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,8 @@ from resolvers.errors import not_found
 from server.context import Catalog, Services, Viewer
 
 SYSTEM_AUTHOR = "系统"
+
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -101,10 +104,20 @@ def queue_topic(region: str) -> str:
     return f"queue:{region}"
 
 
+async def _publish(services: Services, topic: str, event: dict[str, object]) -> None:
+    # Called after the commit: a broker failure must never fail the mutation; subscribers
+    # catch up from the database once the broker is back.
+    try:
+        await services.broker.publish(topic, event)
+    except Exception:
+        log.exception("event on %s not published", topic)
+
+
 async def publish_review_event(
     services: Services, candidate: Candidate, message: ReviewMessage
 ) -> None:
-    await services.broker.publish(
+    await _publish(
+        services,
         candidate_topic(candidate.id),
         {"message_id": message.id, "candidate_id": candidate.id, "status": candidate.status.value},
     )
@@ -119,8 +132,8 @@ async def publish_queue_event(services: Services, candidate: Candidate, at: date
         "at": at.isoformat(),
     }
     # Examiners of every region listen on "*"; everyone else on their own region.
-    await services.broker.publish(queue_topic(candidate.region), event)
-    await services.broker.publish(queue_topic("*"), event)
+    await _publish(services, queue_topic(candidate.region), event)
+    await _publish(services, queue_topic("*"), event)
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,8 @@ async def upload_attachment(
     existing = await Attachment.filter(candidate_id=candidate.id, category_id=category.id).count()
     _check_can_add(candidate, category, existing)
 
+    if not callable(getattr(upload, "read", None)):  # a multipart map pointing at a text field
+        raise Rejected.one(ErrorCode.NOT_AN_IMAGE, "没有收到图片文件，请重新选择图片。", "file")
     data = await upload.read()
     rules = PictureRules(
         formats=tuple(category.formats),

@@ -12,6 +12,7 @@ from resolvers.auth import require_candidate, require_staff
 from resolvers.common import candidate_topic, parse_int_id, queue_topic, utcnow
 from resolvers.errors import not_found
 from server.context import Context
+from server.pubsub.base import is_resubscribed
 
 MESSAGES_MAX = 200
 
@@ -48,14 +49,46 @@ class ReviewEventData:
     status: ReviewStatus
 
 
+async def _messages_after(candidate_id: int, last_id: int) -> list[ReviewEventData]:
+    """What the broker may have dropped: the candidate's messages after the last one delivered."""
+    messages = (
+        await ReviewMessage.filter(candidate_id=candidate_id, id__gt=last_id)
+        .order_by("id")
+        .limit(MESSAGES_MAX)
+    )
+    if not messages:
+        return []
+    current = await Candidate.get(id=candidate_id)
+    return [ReviewEventData(message=m, status=current.status) for m in messages]
+
+
 async def review_events(ctx: Context) -> AsyncGenerator[ReviewEventData, None]:
+    """Every message written after the subscription starts, once, in order.
+
+    The broker delivers at most once; the subscription remembers the last message id it
+    delivered and re-reads the database after subscribing and after every broker reconnect.
+    Messages of one candidate are written under the candidate's row lock, so ids grow in
+    commit order.
+    """
     candidate = require_candidate(ctx)
+    newest = await ReviewMessage.filter(candidate_id=candidate.id).order_by("-id").first()
+    last_id = newest.id if newest is not None else 0
     async with ctx.services.broker.subscribe(candidate_topic(candidate.id)) as events:
+        for data in await _messages_after(candidate.id, last_id):
+            last_id = data.message.id
+            yield data
         async for event in events:
-            message = await ReviewMessage.get_or_none(
-                id=event["message_id"], candidate_id=candidate.id
-            )
+            if is_resubscribed(event):
+                for data in await _messages_after(candidate.id, last_id):
+                    last_id = data.message.id
+                    yield data
+                continue
+            message_id = event.get("message_id")
+            if not isinstance(message_id, int) or message_id <= last_id:
+                continue
+            message = await ReviewMessage.get_or_none(id=message_id, candidate_id=candidate.id)
             if message is not None:
+                last_id = message.id
                 yield ReviewEventData(message=message, status=ReviewStatus(event["status"]))
 
 
@@ -70,6 +103,8 @@ async def queue_events(ctx: Context) -> AsyncGenerator[QueueEventData, None]:
     staff = require_staff(ctx, Role.EXAMINER, Role.ADMIN)
     async with ctx.services.broker.subscribe(queue_topic(staff.region)) as events:
         async for event in events:
+            if is_resubscribed(event):
+                continue
             if staff.site is not None and event["site"] != staff.site:
                 continue
             candidate = await Candidate.get_or_none(id=event["candidate_id"])

@@ -20,6 +20,8 @@ from resolvers.common import (
     write_audit,
 )
 from resolvers.errors import ErrorCode, Rejected, not_found
+from resolvers.notifications import notify, reply_hours_for
+from resolvers.verdicts import check_reasons, save_reasons
 from server.context import Context
 
 MESSAGE_MAX = 1000
@@ -73,10 +75,12 @@ async def _decide(
         locked.status = to_status
         if to_status == ReviewStatus.RETURNED:
             locked.returned_at = now
-            locked.reply_deadline = now + timedelta(hours=ctx.services.settings.reply_hours)
+            hours = await reply_hours_for(locked.region, ctx.services.settings)
+            locked.reply_deadline = now + timedelta(hours=hours)
             locked.unlocked_category_ids = unlocked
         await locked.save()
         message = await post_message(locked, kind, body, staff)
+        await notify(ctx.services.settings, locked, message, staff)
         await write_audit(locked, action, staff, ReviewStatus.SUBMITTED, to_status, note=body)
     await publish_review_event(ctx.services, locked, message)
     await publish_queue_event(ctx.services, locked, now)
@@ -135,13 +139,18 @@ async def send_feedback(ctx: Context, candidate_id: str, body: str) -> ReviewMes
     text = _text(body, "body", "反馈内容", MESSAGE_MAX, required=True) or ""
     async with candidate_for_update(candidate.id) as locked:
         message = await post_message(locked, MessageKind.FEEDBACK, text, staff)
+        await notify(ctx.services.settings, locked, message, staff)
         await write_audit(locked, AuditAction.FEEDBACK, staff, locked.status, note=text)
     await publish_review_event(ctx.services, locked, message)
     return message
 
 
 async def set_attachment_verdict(
-    ctx: Context, attachment_id: str, verdict: AttachmentVerdict, note: str | None
+    ctx: Context,
+    attachment_id: str,
+    verdict: AttachmentVerdict,
+    note: str | None,
+    reasons: list[str] | None = None,
 ) -> tuple[Attachment, Candidate]:
     staff = require_staff(ctx, Role.EXAMINER)
     pk = parse_uuid(attachment_id)
@@ -149,6 +158,7 @@ async def set_attachment_verdict(
     if attachment is None or not staff.covers(attachment.candidate):
         raise not_found("图片", "attachmentId")
     text = _text(note, "note", "备注", NOTE_MAX, required=False)
+    codes = check_reasons(ctx.services.settings, reasons)
     async with candidate_for_update(attachment.candidate_id) as locked:
         _require_submitted(locked)
         fresh = await Attachment.get_or_none(id=pk, candidate_id=locked.id)
@@ -156,8 +166,10 @@ async def set_attachment_verdict(
             raise not_found("图片", "attachmentId")
         fresh.verdict, fresh.verdict_note, fresh.verdict_at = verdict, text, utcnow()
         await fresh.save(update_fields=["verdict", "verdict_note", "verdict_at"])
+        await save_reasons(fresh, codes)
+        reason_words = f" [{','.join(codes)}]" if codes else ""
         await write_audit(
             locked, AuditAction.VERDICT, staff, locked.status,
-            note=f"{verdict.value}: {text or ''}".rstrip(": "), attachment_id=str(pk),
+            note=f"{verdict.value}{reason_words}: {text or ''}".rstrip(": "), attachment_id=str(pk),
         )
     return fresh, locked

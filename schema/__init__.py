@@ -7,6 +7,7 @@ from pathlib import Path
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -16,17 +17,20 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from resolvers.errors import AccessError
 from schema.accounts import AccountMutation
 from schema.candidates import CandidateMutation, CandidateQuery
+from schema.limits import MaxExpandedFields
 from schema.materials import MaterialMutation, MaterialQuery
+from schema.notifications import ExaminerQuery
 from schema.review import ReviewMutation, ReviewSubscription
 from server.settings import Settings
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
-Query = merge_types("Query", (CandidateQuery, MaterialQuery))
+Query = merge_types("Query", (CandidateQuery, MaterialQuery, ExaminerQuery))
 Mutation = merge_types("Mutation", (AccountMutation, CandidateMutation, MaterialMutation, ReviewMutation))
 Subscription = merge_types("Subscription", (ReviewSubscription,))
 
@@ -34,14 +38,30 @@ Subscription = merge_types("Subscription", (ReviewSubscription,))
 def should_mask(error: GraphQLError) -> bool:
     """Show access errors and the document's own syntax/validation errors; hide the rest."""
     original = error.original_error
-    if original is None:
+    # No path: refused before execution, e.g. a variable of the wrong type (the caller's error).
+    if original is None or error.path is None:
         return False
     return not isinstance(original, AccessError)
 
 
+class ReviewSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Access errors and bad documents are the caller's; only unexpected failures are logged.
+        unexpected = [e for e in errors if should_mask(e)]
+        super().process_errors(unexpected, execution_context)
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
-    return strawberry.Schema(
+    # Each limiter instance makes a new rule class, and the validation cache is keyed by the
+    # rules: built per request they made every request miss it. Build them once per schema.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
+    return ReviewSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -50,10 +70,11 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         # shared across concurrent requests leaks between them. The caches live at module level.
         extensions=[
             lambda: ParserCache(maxsize=256),
+            # Before the validation cache: validating a fragment bomb is what stalls.
+            lambda: MaxExpandedFields(max_fields=settings.max_query_tokens),
             lambda: ValidationCache(maxsize=256),
             lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            lambda: AddValidationRules(limit_rules),
             lambda: MaskErrors(
                 should_mask_error=should_mask, error_message="服务器内部错误，请稍后重试。"
             ),

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 from models import Candidate as CandidateRow
-from resolvers import candidates, materials, messages
+from resolvers import candidates, history, materials, messages, verdicts
 from resolvers.errors import Rejected
 from schema.enums import ReviewStatus
 from schema.errors import UserError, user_errors
-from schema.materials import CandidateMaterial
+from schema.materials import Attachment, CandidateMaterial
 from schema.messages import ReviewMessage
+from schema.notifications import HistoryEntry, QueueOrder, ReviewChanges
 from schema.permissions import IsCandidate, IsStaff
 from server.context import Context
 
@@ -115,6 +116,28 @@ class Candidate:
     async def unread_message_count(self) -> int:
         return await messages.unread_count(self.row)
 
+    @strawberry.field(
+        description="Every transition, verdict and change from the audit log, oldest first (EXAMINER, ADMIN).",
+        permission_classes=[IsStaff],
+    )
+    async def history(self, info: Info[Context, Any]) -> list[HistoryEntry]:
+        return [HistoryEntry(row=row) for row in await history.history_of(info.context, self.row)]
+
+    @strawberry.field(
+        description="Pictures new or replaced since the last return; null before any return (EXAMINER, ADMIN).",
+        permission_classes=[IsStaff],
+    )
+    async def changes_since_last_return(self, info: Info[Context, Any]) -> ReviewChanges | None:
+        changes = await verdicts.changes_since_last_return(info.context, self.row)
+        if changes is None:
+            return None
+        catalog = await info.context.catalog()
+        added = [
+            Attachment(row=a, owner=self.row, category_row=catalog.categories[a.category_id])
+            for a in changes.added
+        ]
+        return ReviewChanges(since=changes.since, added=added, removed_count=changes.removed_count)
+
 
 def candidate_or_none(row: CandidateRow | None) -> Candidate | None:
     return Candidate(row=row) if row is not None else None
@@ -185,9 +208,19 @@ class CandidateQuery:
         search: str | None = None,
         first: int | None = 20,
         after: str | None = None,
+        overdue: Annotated[
+            bool, strawberry.argument(description="Only returns whose reply deadline has passed.")
+        ] = False,
+        order_by: Annotated[
+            QueueOrder,
+            strawberry.argument(
+                description="REPLY_DEADLINE: earliest deadline first, only candidates under a return."
+            ),
+        ] = QueueOrder.SUBMITTED_AT,
     ) -> CandidateConnection:
         page = await candidates.review_queue(
-            info.context, status, site, search, 20 if first is None else first, after
+            info.context, status, site, search, 20 if first is None else first, after,
+            overdue=overdue, by_deadline=order_by == QueueOrder.REPLY_DEADLINE,
         )
         edges = [
             CandidateEdge(cursor=cursor, node=Candidate(row=row))

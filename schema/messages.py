@@ -7,8 +7,10 @@ from datetime import datetime
 import strawberry
 
 from models import ReviewMessage as MessageRow
+from resolvers.notifications import sms_of
 from schema.enums import MessageKind, ReviewStatus
 from schema.errors import UserError
+from schema.notifications import SmsState
 
 
 @strawberry.type(name="ReviewMessage", description="A line in the candidate's 消息提醒 / 反馈意见 area.")
@@ -38,6 +40,11 @@ class ReviewMessage:
     @strawberry.field
     def read_at(self) -> datetime | None:
         return self.row.read_at
+
+    @strawberry.field(description="The SMS about this message; null when none was due (no phone, or the candidate's own action).")
+    async def sms(self) -> SmsState | None:
+        row = await sms_of(self.row)
+        return SmsState(row=row) if row is not None else None
 
 
 @strawberry.type(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -109,10 +109,13 @@ class ReviewMutation:
         attachment_id: strawberry.ID,
         verdict: AttachmentVerdict,
         note: str | None = None,
+        reasons: Annotated[
+            list[str] | None, strawberry.argument(description="Reason codes from verdictReasons.")
+        ] = None,
     ) -> AttachmentPayload:
         try:
             row, owner = await review.set_attachment_verdict(
-                info.context, attachment_id, verdict, note
+                info.context, attachment_id, verdict, note, reasons
             )
         except Rejected as rejected:
             return AttachmentPayload(errors=user_errors(rejected))

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from cross_web import HTTPException
+from graphql import GraphQLError, parse
 from PIL import Image
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
 from tortoise.context import TortoiseContext
 
 from models import Attachment, MaterialCategory
@@ -27,14 +33,77 @@ from server.middleware import BindDatabase, GuardRequestBody
 from server.pubsub import open_broker
 from server.security import check_signed_path
 from server.settings import Settings
+from server.sms.sender import running_sender
 from storage import open_store
 from storage.base import ObjectMissing
 
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "client"
+_EMPTY_TABS = '<script id="examiner-tabs" type="application/json">[]</script>'
+
+
+def _tab_order(path: Path) -> tuple[int, str]:
+    """Files are numbered `1-login.graphql`, `2-queue.graphql`, …: 10 comes after 9."""
+    number = path.name.split("-", 1)[0]
+    return (int(number) if number.isdigit() else 1_000_000, path.name)
+
+
+def examiner_graphiql_html(client_dir: Path) -> str | None:
+    """GraphiQL on vendored assets, with client/examiner/*.graphql as ready tabs."""
+    page = client_dir / "examiner" / "graphiql.html"
+    if not page.is_file():
+        return None
+    tabs = []
+    for path in sorted((client_dir / "examiner").glob("*.graphql"), key=_tab_order):
+        query = path.read_text(encoding="utf-8")
+        # A `# variables: {...}` line pre-fills the tab's variables editor.
+        variables = next(
+            (line.split(":", 1)[1].strip() for line in query.splitlines()
+             if line.startswith("# variables:")),
+            None,
+        )
+        tabs.append({"query": query, "variables": variables})
+    # "<" escaped, so no operation text can close the script element early.
+    payload = json.dumps(tabs, ensure_ascii=False).replace("<", "\\u003c")
+    html = page.read_text(encoding="utf-8")
+    return html.replace(_EMPTY_TABS, _EMPTY_TABS.replace("[]", payload))
+
+
+class ReviewTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """Strawberry's graphql-transport-ws handler, refusing malformed messages with 4400.
+
+    It trusts a message's shape: a JSON list, or a subscribe payload that is not an object,
+    crashed the socket's task instead of closing it as the protocol says.
+    """
+
+    async def handle_message(self, message: Any) -> None:
+        payload = message.get("payload") if isinstance(message, dict) else None
+        if not isinstance(message, dict) or (
+            message.get("type") == "subscribe"
+            and not (
+                isinstance(payload, dict)
+                and isinstance(payload.get("query"), str)
+                and isinstance(payload.get("variables") or {}, dict)
+            )
+        ):
+            await self.handle_invalid_message("Failed to parse message")
+            return
+        if message.get("type") == "subscribe" and self.connection_acknowledged:
+            # A syntax error (or a token bomb) escaped Strawberry's stream as a crashed task.
+            max_tokens = self.view.services.settings.max_query_tokens  # type: ignore[attr-defined]
+            try:
+                parse(payload["query"], max_tokens=max_tokens)  # type: ignore[index]
+            except GraphQLError as error:
+                await self.send_message(
+                    {"id": str(message.get("id")), "type": "error", "payload": [error.formatted]}
+                )
+                return
+        await super().handle_message(message)  # type: ignore[arg-type]
 
 
 class ReviewGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context, and sign-in on the socket's connection_init."""
+
+    graphql_transport_ws_handler_class = ReviewTransportWSHandler
 
     def __init__(self, services: Services) -> None:
         super().__init__(
@@ -71,6 +140,25 @@ class ReviewGraphQL(GraphQL[Context, None]):
             raise ConnectionRejectionError()
         context.viewer = viewer
 
+    def decode_json(self, data: str | bytes) -> object:
+        # Invalid UTF-8 and nesting deep enough to exhaust the stack are bad JSON, not a 500.
+        try:
+            return json.loads(data)
+        except (RecursionError, UnicodeDecodeError) as exc:
+            raise json.JSONDecodeError(str(exc), "", 0) from None
+
+    async def parse_http_body(self, request: Any) -> Any:
+        # Strawberry assumes the JSON body (or the multipart `map`) is an object; anything
+        # else (a string, a number, null, a list as `map`) is the client's mistake: a 400.
+        try:
+            return await super().parse_http_body(request)
+        except (AttributeError, TypeError) as exc:
+            raise HTTPException(400, "请求内容不是有效的 GraphQL 请求。") from exc
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        html = examiner_graphiql_html(CLIENT_DIR)
+        return HTMLResponse(html) if html is not None else await super().render_graphql_ide(request)
+
 
 def _security_headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -97,7 +185,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await services.store.start()
         await services.broker.start()
         try:
-            yield
+            async with running_sender(settings, orm):
+                yield
         finally:
             await services.broker.close()
             await services.store.close()
@@ -160,7 +249,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.router.routes.append(Mount("/", StaticFiles(directory=CLIENT_DIR, html=True)))
     app.state.services = services
     app.state.orm = holder
-    app.add_middleware(GuardRequestBody, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        GuardRequestBody,
+        max_body_bytes=settings.max_body_bytes,
+        body_read_timeout=settings.body_read_timeout_seconds,
+    )
     app.add_middleware(BindDatabase, holder=holder)
     return app
 

@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,12 +20,16 @@ def _settings() -> Settings:
     return Settings.from_env()
 
 
-async def _with_store(settings: Settings) -> PictureStore:
+@asynccontextmanager
+async def _opened_store(settings: Settings) -> AsyncIterator[PictureStore]:
     from storage import open_store
 
     store = open_store(settings.storage_url)
     await store.start()
-    return store
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -42,6 +47,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings()  # creates var/secret_key before workers fork
     asyncio.run(migrate(settings))
+    # What a crash left behind (bytes without a row) goes before the first request.
+    asyncio.run(_sweep(settings, timedelta(seconds=settings.orphan_grace_seconds), dry_run=False))
     uvicorn.run(
         "server.app:create_app",
         factory=True,
@@ -69,8 +76,7 @@ def cmd_import_categories(args: argparse.Namespace) -> int:
     settings = _settings()
 
     async def run() -> int:
-        store = await _with_store(settings)
-        async with database(settings):
+        async with _opened_store(settings) as store, database(settings):
             try:
                 report = await import_categories(data, path.parent, store)
             except ImportFailed as failed:
@@ -150,8 +156,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     async def run() -> bool:
         await migrate(settings)
-        store = await _with_store(settings)
-        async with database(settings):
+        async with _opened_store(settings) as store, database(settings):
             return await load_demo(store, ZoneInfo(settings.timezone))
 
     loaded = asyncio.run(run())
@@ -171,27 +176,25 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sweep(args: argparse.Namespace) -> int:
+async def _sweep(settings: Settings, grace: timedelta, dry_run: bool) -> None:
     from resolvers.admin import sweep_orphans
     from server.database import database
 
+    async with _opened_store(settings) as store, database(settings):
+        report = await sweep_orphans(store, grace, dry_run=dry_run)
+    for key in report.removed:
+        print(("将删除 " if dry_run else "已删除 ") + key)
+    print(
+        f"检查 {report.scanned} 个文件，孤立 {len(report.removed)} 个，"
+        f"近期写入暂不处理 {report.kept_recent} 个。",
+        flush=True,
+    )
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
     settings = _settings()
-
-    async def run() -> int:
-        store = await _with_store(settings)
-        async with database(settings):
-            report = await sweep_orphans(
-                store, timedelta(seconds=args.grace_seconds), dry_run=args.dry_run
-            )
-        for key in report.removed:
-            print(("将删除 " if args.dry_run else "已删除 ") + key)
-        print(
-            f"检查 {report.scanned} 个文件，孤立 {len(report.removed)} 个，"
-            f"近期写入暂不处理 {report.kept_recent} 个。"
-        )
-        return 0
-
-    return asyncio.run(run())
+    asyncio.run(_sweep(settings, timedelta(seconds=args.grace_seconds), args.dry_run))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -234,6 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--grace-seconds", type=int, default=3600)
     sweep.add_argument("--dry-run", action="store_true")
     sweep.set_defaults(run=cmd_sweep)
+
+    from server.sms.commands import add_commands
+
+    add_commands(commands)
     return parser
 
 

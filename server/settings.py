@@ -30,6 +30,8 @@ class Settings:
     throttle_per_address: int = 50
     # Uploads
     max_body_bytes: int = 1024 * 1024
+    # A request body must arrive in full within this time (slow-trickle uploads are cut off).
+    body_read_timeout_seconds: int = 30
     min_image_side: int = 300
     max_image_pixels: int = 40_000_000
     thumbnail_side: int = 320
@@ -41,6 +43,31 @@ class Settings:
     max_query_tokens: int = 2000
     max_aliases: int = 30
     orphan_grace_seconds: int = 3600
+    # SMS and webhooks (the outbox and its sender)
+    sms_sender_enabled: bool = True
+    sms_gateway: str = "log"  # log | http
+    sms_http_url: str = ""
+    sms_http_secret: str = ""  # HMAC key for the http gateway; SECRET_KEY when empty
+    sms_merge_seconds: int = 30
+    sender_poll_seconds: float = 1.0
+    sender_lease_seconds: int = 60
+    sender_batch: int = 20
+    sender_max_attempts: int = 6
+    sender_backoff_base_seconds: float = 10.0
+    sender_backoff_cap_seconds: float = 900.0
+    sender_timeout_seconds: float = 10.0
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret: str = ""  # HMAC key for webhooks; SECRET_KEY when empty
+    # Reason codes for setAttachmentVerdict, "CODE=label" pairs in order.
+    verdict_reasons: tuple[str, ...] = (
+        "BLURRY=模糊不清",
+        "INCOMPLETE=信息不全或有遮挡",
+        "ORIENTATION=方向不正",
+        "MISMATCH=与报名信息不一致",
+        "NOT_OWN=非本人材料",
+        "EXPIRED=证件过期",
+        "OTHER=其他",
+    )
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -61,12 +88,33 @@ class Settings:
             throttle_per_username=_int(env, "THROTTLE_PER_USERNAME", cls.throttle_per_username),
             throttle_per_address=_int(env, "THROTTLE_PER_ADDRESS", cls.throttle_per_address),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", cls.max_body_bytes),
+            body_read_timeout_seconds=_int(
+                env, "BODY_READ_TIMEOUT_SECONDS", cls.body_read_timeout_seconds
+            ),
+            orphan_grace_seconds=_int(env, "ORPHAN_GRACE_SECONDS", cls.orphan_grace_seconds),
             min_image_side=_int(env, "MIN_IMAGE_SIDE", cls.min_image_side),
             max_image_pixels=_int(env, "MAX_IMAGE_PIXELS", cls.max_image_pixels),
             picture_url_ttl_seconds=_int(
                 env, "PICTURE_URL_TTL_SECONDS", cls.picture_url_ttl_seconds
             ),
             reply_hours=_int(env, "REPLY_HOURS", cls.reply_hours),
+            sms_sender_enabled=env.get("SMS_SENDER", "on").lower() not in ("off", "0", "false"),
+            sms_gateway=env.get("SMS_GATEWAY", cls.sms_gateway),
+            sms_http_url=env.get("SMS_HTTP_URL", ""),
+            sms_http_secret=env.get("SMS_HTTP_SECRET", ""),
+            sms_merge_seconds=_int(env, "SMS_MERGE_SECONDS", cls.sms_merge_seconds),
+            sender_max_attempts=_int(env, "SENDER_MAX_ATTEMPTS", cls.sender_max_attempts),
+            sender_backoff_base_seconds=float(
+                env.get("SENDER_BACKOFF_BASE_SECONDS") or cls.sender_backoff_base_seconds
+            ),
+            sender_backoff_cap_seconds=float(
+                env.get("SENDER_BACKOFF_CAP_SECONDS") or cls.sender_backoff_cap_seconds
+            ),
+            webhook_urls=tuple(u for u in env.get("WEBHOOK_URLS", "").split(",") if u.strip()),
+            webhook_secret=env.get("WEBHOOK_SECRET", ""),
+            verdict_reasons=tuple(
+                r.strip() for r in env.get("VERDICT_REASONS", "").split(",") if r.strip()
+            ) or cls.verdict_reasons,
         )
         return settings.with_secret()
 

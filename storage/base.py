@@ -50,4 +50,8 @@ def open_store(url: str) -> PictureStore:
         from storage.local import LocalStore
 
         return LocalStore(url.removeprefix("file://"))
+    if url.startswith("s3://"):
+        from storage.s3 import S3Store
+
+        return S3Store.from_url(url)
     raise ValueError(f"unsupported STORAGE_URL: {url!r}")

@@ -110,10 +110,13 @@ def _jpeg_end(data: bytes) -> int | None:
         length = int.from_bytes(data[pos + 2 : pos + 4], "big")
         pos += 2 + length
         if marker == 0xDA:  # start of scan: skip entropy-coded data to the next real marker
-            while pos + 1 < size:
-                if data[pos] == 0xFF and data[pos + 1] != 0 and not 0xD0 <= data[pos + 1] <= 0xD7:
+            # bytes.find jumps between 0xFF bytes in C; a byte-by-byte loop costs ~20 ms a photo.
+            while (pos := data.find(b"\xff", pos, size - 1)) != -1:
+                if data[pos + 1] != 0 and not 0xD0 <= data[pos + 1] <= 0xD7:
                     break
                 pos += 1
+            else:
+                return None
     return None
 
 
@@ -171,8 +174,12 @@ def inspect_picture(data: bytes, rules: PictureRules) -> Picture:
             raise PictureRefused("FILE_TOO_LARGE", _too_many_pixels(rules, stored_w, stored_h))
         if getattr(image, "n_frames", 1) > 1:
             raise PictureRefused("UNSUPPORTED_FORMAT", "不支持动画图片，请上传一张静态照片。")
-        orientation = int(image.getexif().get(0x0112, 1) or 1)
-        if orientation not in range(1, 9):
+        try:
+            exif = image.getexif()  # for PNG this decodes the pixels (eXIf may follow them)
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise PictureRefused("NOT_AN_IMAGE", "图片文件不完整或已损坏，请重新选择图片。") from exc
+        orientation = exif.get(0x0112, 1)
+        if not isinstance(orientation, int) or orientation not in range(1, 9):
             orientation = 1
         width, height = (stored_h, stored_w) if orientation >= 5 else (stored_w, stored_h)
         if min(width, height) < rules.min_side:

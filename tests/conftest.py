@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,7 +10,28 @@ import pytest
 from models import MaterialCategory
 from tests.client import GraphQLClient
 from tests.factories import PASSWORD, load_demo_categories, make_candidate, make_staff
-from tests.service import Service, start_service, test_settings
+from tests.service import STACK, ScaleStack, Service, start_service, test_settings, use_stack
+
+
+@pytest.fixture(scope="session")
+def scale_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleStack]:
+    """PostgreSQL databases, Redis prefixes and a SeaweedFS bucket of this run, removed after."""
+    stack = ScaleStack.start(tmp_path_factory.mktemp("scale"))
+    try:
+        yield stack
+    finally:
+        stack.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def engine_stack(request: pytest.FixtureRequest) -> Iterator[str]:
+    """With EXAM_REVIEW_STACK=scale, every test_settings() call runs on the scale engines."""
+    if STACK == "scale":
+        use_stack(request.getfixturevalue("scale_stack"))
+    try:
+        yield STACK
+    finally:
+        use_stack(None)
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +80,11 @@ async def examiner_client(service: Service) -> GraphQLClient:
     client = await signed_in(service, row.username)
     client.staff = row  # type: ignore[attr-defined]
     return client
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    engines = "PostgreSQL + Redis + SeaweedFS (S3)" if STACK == "scale" else "SQLite + memory broker + local folder"
+    return f"exam-review stack: {STACK} ({engines})"
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
                 ('attachment_id', fields.CharField(null=True, max_length=36)),
                 ('at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'audit_entry', 'app': 'models', 'indexes': [Index(fields=['candidate', 'id'])], 'pk_attr': 'id', 'table_description': 'Written in the same transaction as the change it records. Never updated.'},
+            options={'table': 'audit_entry', 'app': 'models', 'indexes': [Index(fields=['candidate_id', 'id'])], 'pk_attr': 'id', 'table_description': 'Written in the same transaction as the change it records. Never updated.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -135,7 +135,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('read_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'review_message', 'app': 'models', 'indexes': [Index(fields=['candidate', 'id'])], 'pk_attr': 'id'},
+            options={'table': 'review_message', 'app': 'models', 'indexes': [Index(fields=['candidate_id', 'id'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(

