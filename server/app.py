@@ -166,6 +166,17 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves the app: the same for `exam-review serve` and the tests."""
+    return {
+        "ws": "websockets-sansio",
+        # A WebSocket frame gets the same cap as an HTTP body (uvicorn's default is 16 MiB).
+        "ws_max_size": settings.max_body_bytes,
+        "proxy_headers": True,
+        "timeout_graceful_shutdown": 10,
+    }
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     Image.MAX_IMAGE_PIXELS = settings.max_image_pixels

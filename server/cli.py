@@ -43,6 +43,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from server.app import uvicorn_options
     from server.database import migrate
 
     settings = _settings()  # creates var/secret_key before workers fork
@@ -55,10 +56,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=True,
-        ws="websockets-sansio",
-        timeout_graceful_shutdown=10,
         log_level="info",
+        **uvicorn_options(settings),
     )
     return 0
 

@@ -16,7 +16,7 @@ import uvicorn
 from starlette.applications import Starlette
 from tortoise.context import TortoiseContext, _current_context
 
-from server.app import create_app
+from server.app import create_app, uvicorn_options
 from server.context import Services
 from server.database import migrate
 from server.settings import Settings
@@ -144,7 +144,7 @@ async def start_service(settings: Settings) -> Service:
     await migrate(settings)
     app = create_app(settings)
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws="websockets-sansio"
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **uvicorn_options(settings)
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

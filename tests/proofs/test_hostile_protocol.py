@@ -513,16 +513,16 @@ async def test_ws_a_huge_frame_is_refused_and_the_server_lives(
         init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {candidate_client.token}"}}
         await ws.send(json.dumps(init))
         assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
-        # Over uvicorn's 16 MiB frame limit: the socket is closed with 1009 (message too big).
+        # Over the frame cap (the body cap, 1 MiB): closed with 1009 (message too big).
         with contextlib.suppress(ConnectionClosed):
-            await ws.send("x" * (17 * 1024 * 1024))
+            await ws.send("x" * (service.settings.max_body_bytes + 1024 * 1024))
         assert await close_code(ws, within=20) == 1009
     async with websockets.connect(ws_url(service), subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
         init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {candidate_client.token}"}}
         await ws.send(json.dumps(init))
         assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
-        # A 2 MiB subscription document under the frame limit hits the token limit instead.
-        huge = "subscription { reviewEvents { " + "status " * 300_000 + "} }"
+        # A 700 KB subscription document under the frame cap hits the token limit instead.
+        huge = "subscription { reviewEvents { " + "status " * 100_000 + "} }"
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": huge}}))
         answer = json.loads(await asyncio.wait_for(ws.recv(), 20))
         assert answer["type"] == "error" and answer["id"] == "1"
