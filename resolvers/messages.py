@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from models import Candidate, ReviewMessage
-from models.enums import ReviewStatus, Role
+from models.enums import MessageKind, ReviewStatus, Role
 from resolvers.auth import require_candidate, require_staff
 from resolvers.common import candidate_topic, parse_int_id, queue_topic, utcnow
 from resolvers.errors import not_found
@@ -49,8 +49,23 @@ class ReviewEventData:
     status: ReviewStatus
 
 
-async def _messages_after(candidate_id: int, last_id: int) -> list[ReviewEventData]:
-    """What the broker may have dropped: the candidate's messages after the last one delivered."""
+# The status a message of each kind leaves behind; feedback leaves the status as it is.
+_STATUS_AFTER = {
+    MessageKind.SYSTEM: ReviewStatus.SUBMITTED,
+    MessageKind.RETURNED: ReviewStatus.RETURNED,
+    MessageKind.APPROVED: ReviewStatus.APPROVED,
+    MessageKind.REJECTED: ReviewStatus.REJECTED,
+}
+
+
+async def _messages_after(
+    candidate_id: int, last_id: int, known: dict[int, ReviewStatus] | None = None
+) -> list[ReviewEventData]:
+    """The candidate's messages after the last one delivered, oldest first.
+
+    `known` gives the status an event reported for its message; the others take the status
+    their kind leaves behind, or the current one.
+    """
     messages = (
         await ReviewMessage.filter(candidate_id=candidate_id, id__gt=last_id)
         .order_by("id")
@@ -58,17 +73,24 @@ async def _messages_after(candidate_id: int, last_id: int) -> list[ReviewEventDa
     )
     if not messages:
         return []
-    current = await Candidate.get(id=candidate_id)
-    return [ReviewEventData(message=m, status=current.status) for m in messages]
+    current = (await Candidate.get(id=candidate_id)).status
+    known = known or {}
+    return [
+        ReviewEventData(
+            message=m, status=known.get(m.id) or _STATUS_AFTER.get(m.kind) or current
+        )
+        for m in messages
+    ]
 
 
 async def review_events(ctx: Context) -> AsyncGenerator[ReviewEventData, None]:
-    """Every message written after the subscription starts, once, in order.
+    """Every message written after the subscription starts, once, in id order.
 
-    The broker delivers at most once; the subscription remembers the last message id it
-    delivered and re-reads the database after subscribing and after every broker reconnect.
-    Messages of one candidate are written under the candidate's row lock, so ids grow in
-    commit order.
+    The broker delivers at most once and, with several workers, not necessarily in commit
+    order: two messages committed one after the other may be published by two processes in
+    the opposite order. So an event is only a wake-up call: each one (and each broker
+    reconnect) reads every message after the last one delivered from the database. Messages
+    of one candidate are written under the candidate's row lock, so ids grow in commit order.
     """
     candidate = require_candidate(ctx)
     newest = await ReviewMessage.filter(candidate_id=candidate.id).order_by("-id").first()
@@ -78,18 +100,15 @@ async def review_events(ctx: Context) -> AsyncGenerator[ReviewEventData, None]:
             last_id = data.message.id
             yield data
         async for event in events:
-            if is_resubscribed(event):
-                for data in await _messages_after(candidate.id, last_id):
-                    last_id = data.message.id
-                    yield data
-                continue
-            message_id = event.get("message_id")
-            if not isinstance(message_id, int) or message_id <= last_id:
-                continue
-            message = await ReviewMessage.get_or_none(id=message_id, candidate_id=candidate.id)
-            if message is not None:
-                last_id = message.id
-                yield ReviewEventData(message=message, status=ReviewStatus(event["status"]))
+            known: dict[int, ReviewStatus] = {}
+            if not is_resubscribed(event):
+                message_id = event.get("message_id")
+                if not isinstance(message_id, int) or message_id <= last_id:
+                    continue
+                known[message_id] = ReviewStatus(event["status"])
+            for data in await _messages_after(candidate.id, last_id, known):
+                last_id = data.message.id
+                yield data
 
 
 @dataclass(frozen=True)

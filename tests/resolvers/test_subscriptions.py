@@ -13,7 +13,8 @@ import pytest
 import websockets
 
 from models import Candidate, MaterialCategory, Session
-from resolvers.common import candidate_topic, queue_topic
+from models.enums import MessageKind
+from resolvers.common import candidate_topic, post_message, queue_topic
 from server.security import read_token
 from tests import operations as op
 from tests.client import FilePart, GraphQLClient
@@ -339,3 +340,24 @@ async def test_completing_or_closing_releases_the_broker_subscription(
             await subscribed(service, topic, 1)
     # Leaving the context closed the sockets.
     await subscribed(service, topic, 0)
+
+
+async def test_events_published_out_of_order_lose_nothing(
+    service: Service, candidate_client: GraphQLClient
+) -> None:
+    """Two workers may publish two committed messages in the opposite order; both arrive, in order."""
+    row = candidate_client.candidate  # type: ignore[attr-defined]
+    async with candidate_client.subscribe(op.REVIEW_EVENTS) as events:
+        await subscribed(service, f"candidate:{row.id}")
+        with service.db():
+            first = await post_message(row, MessageKind.FEEDBACK, "第一条")
+            second = await post_message(row, MessageKind.FEEDBACK, "第二条")
+        broker = service.services.broker
+        for message in (second, first):  # the later one's event arrives first
+            await broker.publish(
+                f"candidate:{row.id}",
+                {"message_id": message.id, "candidate_id": row.id, "status": "DRAFT"},
+            )
+        received = [(await events.next())["data"]["reviewEvents"]["message"] for _ in range(2)]
+        assert [m["body"] for m in received] == ["第一条", "第二条"]
+        assert await events.nothing_within(0.5)  # the late event for the first one adds nothing
