@@ -1,0 +1,522 @@
+"""What every part of the suite shares: processes, memory, figures, pictures and seeding.
+
+Everything runs on this machine over loopback; every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import os
+import random
+import resource
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.pictures import photo  # noqa: E402
+
+BIN = Path(sys.executable).parent
+EXAM_REVIEW = str(BIN / "exam-review")
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+SECRET = "bench-" + secrets.token_hex(16)
+PASSWORD = "bench-pass-2026"
+
+
+def raise_fd_limit(want: int = 20000) -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = min(want, hard) if hard != resource.RLIM_INFINITY else want
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# Figures -----------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile; NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(pct / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class Figure:
+    """One measured quantity over repeated runs: median with min–max."""
+
+    samples: list[float] = field(default_factory=list)
+
+    def add(self, value: float) -> None:
+        self.samples.append(value)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples) if self.samples else float("nan")
+
+    def as_dict(self) -> dict[str, Any]:
+        if not self.samples:
+            return {"median": None, "min": None, "max": None, "samples": []}
+        return {
+            "median": self.median,
+            "min": min(self.samples),
+            "max": max(self.samples),
+            "samples": self.samples,
+        }
+
+    def show(self, fmt: str = "{:.1f}", unit: str = "") -> str:
+        if not self.samples:
+            return "–"
+        med = fmt.format(self.median)
+        if len(self.samples) == 1:
+            return f"{med}{unit}"
+        return f"{med}{unit} ({fmt.format(min(self.samples))}–{fmt.format(max(self.samples))})"
+
+
+def ratio(service: Figure, baseline: Figure) -> Figure:
+    """Per-repeat ratios (each repeat's service over its own baseline)."""
+    out = Figure()
+    for s, b in zip(service.samples, baseline.samples, strict=False):
+        if b:
+            out.add(s / b)
+    return out
+
+
+# Processes ---------------------------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                parts = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(parts[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def tree_pids(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo and len(pids) < 64:
+        current = todo.pop()
+        pids.append(current)
+        todo.extend(_children(current))
+    return pids
+
+
+def rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return 0
+    return 0
+
+
+def tree_rss(pid: int) -> int:
+    """RSS of a server and its workers (uvicorn's supervisor included)."""
+    return sum(rss_bytes(p) for p in tree_pids(pid))
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def rss(self) -> int:
+        return tree_rss(self.process.pid)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                for pid in reversed(tree_pids(self.process.pid)):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+def service_env(var_dir: Path, database_url: str | None = None, broker_url: str | None = None) -> dict[str, str]:
+    env = {**os.environ, "VAR_DIR": str(var_dir), "SECRET_KEY": SECRET, "PYTHONUNBUFFERED": "1"}
+    env.pop("DATABASE_URL", None)
+    env.pop("BROKER_URL", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    if broker_url:
+        env["BROKER_URL"] = broker_url
+    return env
+
+
+def spawn_service(var_dir: Path, workers: int = 1, **env_args: Any) -> Server:
+    port = free_port()
+    log = var_dir / f"serve-{port}.log"
+    handle = open(log, "wb")  # noqa: SIM115 - handed to the child
+    process = subprocess.Popen(
+        [EXAM_REVIEW, "serve", "--port", str(port), "--workers", str(workers)],
+        env=service_env(var_dir, **env_args), stdout=handle, stderr=subprocess.STDOUT,
+        cwd=var_dir,
+    )
+    return Server("service", process, port, log)
+
+
+def spawn_baseline(var_dir: Path, workers: int = 1, broker_url: str | None = None) -> Server:
+    port = free_port()
+    log = var_dir / f"baseline-{port}.log"
+    handle = open(log, "wb")  # noqa: SIM115 - handed to the child
+    env = {**os.environ, "BENCH_STORE": str(var_dir / "baseline-files"), "PYTHONPATH": str(ROOT)}
+    if broker_url:
+        env["BENCH_BROKER_URL"] = broker_url
+    process = subprocess.Popen(
+        [str(BIN / "uvicorn"), "bench.baseline_app:app", "--port", str(port),
+         "--workers", str(workers), "--log-level", "warning", "--ws", "websockets-sansio"],
+        env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT,
+    )
+    return Server("baseline", process, port, log)
+
+
+async def wait_ready(server: Server, path: str = "/healthz", limit: float = 60) -> float:
+    """Seconds until the server answers path with 200; raises if it dies or never answers."""
+    import httpx
+
+    started = time.perf_counter()
+    deadline = started + limit
+    async with httpx.AsyncClient(timeout=2) as http:
+        while time.perf_counter() < deadline:
+            if server.process.poll() is not None:
+                raise RuntimeError(f"{server.name} exited: {server.log.read_text()[-2000:]}")
+            try:
+                if (await http.get(server.base + path)).status_code == 200:
+                    return time.perf_counter() - started
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.01)
+    raise RuntimeError(f"{server.name} not ready after {limit}s: {server.log.read_text()[-2000:]}")
+
+
+# Pictures ----------------------------------------------------------------------------------
+
+
+def realistic_jpegs(count: int) -> list[bytes]:
+    """Distinct photo-like JPEGs of about 1600×1200 and 150–200 KB."""
+    out = []
+    for seed in range(count):
+        for quality in (80, 75, 70, 65, 60, 55, 50, 45, 40, 35, 30):
+            data = photo(1600, 1200, quality=quality, seed=1000 + seed)
+            if len(data) <= 200 * 1024:
+                break
+        if not 150 * 1024 <= len(data) <= 200 * 1024:
+            data = _tune(seed)
+        out.append(data)
+    return out
+
+
+def _tune(seed: int) -> bytes:
+    from PIL import Image
+
+    base = Image.open(io.BytesIO(photo(1600, 1200, quality=95, seed=1000 + seed)))
+    rng = random.Random(seed)
+    noise = Image.effect_noise((1600, 1200), 24).convert("RGB")
+    mixed = Image.blend(base.convert("RGB"), noise, 0.15 + rng.random() * 0.05)
+    best = b""
+    for quality in range(90, 20, -5):
+        out = io.BytesIO()
+        mixed.save(out, "JPEG", quality=quality)
+        best = out.getvalue()
+        if len(best) <= 200 * 1024:
+            break
+    return best
+
+
+# Databases ---------------------------------------------------------------------------------
+
+
+def pg_available() -> str | None:
+    """None when PostgreSQL can be used, else why not."""
+    try:
+        import asyncpg  # noqa: F401
+    except ImportError:
+        return "asyncpg is not installed"
+
+    async def probe() -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:  # any failure to reach the server is a reason to skip
+        return f"PostgreSQL not reachable at {PG_ADMIN_URL} ({type(exc).__name__})"
+    return None
+
+
+def redis_available() -> str | None:
+    try:
+        import server.pubsub.redis  # noqa: F401
+    except ImportError as exc:
+        return f"no Redis broker in the service yet (import server.pubsub.redis: {exc})"
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:
+        return f"Redis not reachable at {REDIS_URL} ({type(exc).__name__})"
+    return None
+
+
+def redis_broker_url() -> str:
+    """A broker URL with a prefix of its own, so runs never see each other's events."""
+    from server.settings import Settings
+
+    prefix = f"bench-{secrets.token_hex(4)}"
+    fields_ = Settings.__dataclass_fields__
+    url = REDIS_URL
+    if "broker_prefix" in fields_:
+        os.environ["BROKER_PREFIX"] = prefix
+        return url
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}prefix={prefix}"
+
+
+@contextlib.asynccontextmanager
+async def pg_database() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for one part of the run, dropped afterwards."""
+    import asyncpg
+
+    name = f"bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+def settings_for(var_dir: Path, database_url: str | None = None) -> Any:
+    from server.settings import Settings
+
+    env = service_env(var_dir, database_url=database_url)
+    return Settings.from_env(env)
+
+
+@contextlib.asynccontextmanager
+async def orm(var_dir: Path, database_url: str | None = None) -> AsyncIterator[None]:
+    """Tortoise on one database, in this process, which also opens others.
+
+    Tortoise caches each model's INSERT/DELETE SQL by connection *name* ("default"), so after
+    SQLite the same process would send SQLite's SQL to PostgreSQL: clear it on both sides.
+    """
+    from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+    from server.database import database
+
+    EXECUTOR_CACHE.clear()
+    try:
+        async with database(settings_for(var_dir, database_url)):
+            yield
+    finally:
+        EXECUTOR_CACHE.clear()
+
+
+def migrate_and_demo(var_dir: Path, database_url: str | None = None) -> None:
+    """Apply migrations and load the demo (its categories are what candidates upload into)."""
+    subprocess.run(
+        [EXAM_REVIEW, "demo"], env=service_env(var_dir, database_url=database_url),
+        check=True, capture_output=True, cwd=var_dir,
+    )
+
+
+_HASH: str | None = None
+
+
+def password_hash() -> str:
+    global _HASH
+    if _HASH is None:
+        from server.security import hash_password
+
+        _HASH = hash_password(PASSWORD)
+    return _HASH
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    token: str
+
+
+async def seed_candidates(
+    var_dir: Path,
+    count: int,
+    *,
+    database_url: str | None = None,
+    status: str = "DRAFT",
+    region: str = "压测省",
+    site: str = "压测一考点",
+) -> list[Account]:
+    """Bulk-insert candidates with a precomputed password hash, each with one signed-in session.
+
+    A session row plus a token signed with the server's key is exactly what login creates;
+    doing it in bulk skips thousands of deliberately slow argon2 checks.
+    """
+    from models import Candidate, Session
+    from models.enums import ReviewStatus, Role
+    from server.security import new_session_id, sign_token
+
+    tag = secrets.token_hex(3)
+    now = datetime.now(UTC)
+    expires = int((now + timedelta(hours=6)).timestamp())
+    hashed = password_hash()
+    if database_url and database_url.startswith("postgres"):
+        return await _copy_candidates(database_url, tag, count, status, region, site, now, expires)
+    async with orm(var_dir, database_url):
+        rows = [
+            Candidate(
+                username=f"b{tag}_{i}", password_hash=hashed, name=f"压测考生{i}",
+                admission_no=f"B{tag}{i:07d}", exam_category_code="110",
+                exam_category_name="临床执业医师", region=region, site=site, stage="报名",
+                registered_at=now, activated_at=now, phone="13800000000", address="压测路 1 号",
+                status=ReviewStatus(status), submitted_at=now if status != "DRAFT" else None,
+                queue_at=now,
+            )
+            for i in range(count)
+        ]
+        await Candidate.bulk_create(rows, batch_size=500)
+        ids = dict(
+            await Candidate.filter(username__startswith=f"b{tag}_").values_list("username", "id")
+        )
+        sessions = []
+        accounts = []
+        for i in range(count):
+            sid = new_session_id()
+            cid = ids[f"b{tag}_{i}"]
+            sessions.append(
+                Session(id=sid, role=Role.CANDIDATE, candidate_id=cid,
+                        expires_at=datetime.fromtimestamp(expires, UTC))
+            )
+            accounts.append(Account(cid, sign_token(SECRET, sid, expires)))
+        await Session.bulk_create(sessions, batch_size=500)
+    return accounts
+
+
+async def _copy_candidates(
+    url: str, tag: str, count: int, status: str, region: str, site: str, now: datetime,
+    expires: int,
+) -> list[Account]:
+    """PostgreSQL: the same rows by COPY (Tortoise 1.1.9's bulk_create emits bad SQL there)."""
+    import asyncpg
+
+    from server.security import new_session_id, sign_token
+
+    columns = (
+        "username", "password_hash", "name", "admission_no", "exam_category_code",
+        "exam_category_name", "region", "site", "stage", "registered_at", "activated_at",
+        "phone", "address", "status", "submitted_at", "queue_at", "updated_at",
+    )
+    rows = [
+        (f"b{tag}_{i}", password_hash(), f"压测考生{i}", f"B{tag}{i:07d}", "110", "临床执业医师",
+         region, site, "报名", now, now, "13800000000", "压测路 1 号", status,
+         now if status != "DRAFT" else None, now, now)
+        for i in range(count)
+    ]
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.copy_records_to_table("candidate", records=rows, columns=columns)
+        ids = dict(await conn.fetch(
+            "SELECT username, id FROM candidate WHERE username LIKE $1", f"b{tag}_%"
+        ))
+        until = datetime.fromtimestamp(expires, UTC)
+        sessions, accounts = [], []
+        for i in range(count):
+            sid, cid = new_session_id(), ids[f"b{tag}_{i}"]
+            sessions.append((sid, "CANDIDATE", cid, now, until))
+            accounts.append(Account(cid, sign_token(SECRET, sid, expires)))
+        await conn.copy_records_to_table(
+            "session", records=sessions,
+            columns=("id", "role", "candidate_id", "created_at", "expires_at"),
+        )
+    finally:
+        await conn.close()
+    return accounts
+
+
+async def seed_staff(
+    var_dir: Path, *, database_url: str | None = None, role: str = "EXAMINER",
+    region: str = "压测省", site: str | None = None,
+) -> Account:
+    from models import Session, StaffUser
+    from models.enums import Role
+    from server.security import new_session_id, sign_token
+
+    expires = int(time.time()) + 6 * 3600
+    async with orm(var_dir, database_url):
+        staff = await StaffUser.create(
+            username=f"bench_staff_{secrets.token_hex(4)}", password_hash=password_hash(),
+            name="压测审核员", role=Role(role), region=region, site=site,
+        )
+        sid = new_session_id()
+        await Session.create(
+            id=sid, role=Role(role), staff=staff, expires_at=datetime.fromtimestamp(expires, UTC)
+        )
+    return Account(staff.id, sign_token(SECRET, sid, expires))
+
+
+async def category_ids(var_dir: Path, database_url: str | None = None) -> dict[str, int]:
+    from models import MaterialCategory
+
+    async with orm(var_dir, database_url):
+        return dict(await MaterialCategory.all().values_list("code", "id"))
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
