@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -12,13 +12,16 @@ from strawberry.types import Info
 from models import Attachment as AttachmentRow
 from models import Candidate as CandidateRow
 from models import MaterialCategory as CategoryRow
-from resolvers import materials
+from resolvers import materials, verdicts
 from resolvers.errors import Rejected
 from schema.enums import AttachmentVerdict
 from schema.errors import UserError, user_errors
 from schema.permissions import IsCandidate, IsSignedIn
 from server.context import Context
 from server.security import sign_path
+
+if TYPE_CHECKING:
+    from schema.notifications import VerdictReason
 
 
 @strawberry.type(name="MaterialCategory", description="What a category asks for, independent of any candidate.")
@@ -127,6 +130,16 @@ class Attachment:
     @strawberry.field(description="The examiner's note on this picture, shown to the candidate.")
     def verdict_note(self) -> str | None:
         return self.row.verdict_note
+
+    @strawberry.field(description="The reason codes given with the last verdict, with their labels.")
+    async def verdict_reasons(
+        self, info: Info[Context, Any]
+    ) -> list[Annotated[VerdictReason, strawberry.lazy("schema.notifications")]]:
+        from schema.notifications import VerdictReason
+
+        codes = (await verdicts.reasons_of([str(self.row.id)])).get(str(self.row.id), [])
+        labels = {r.code: r.label for r in verdicts.reason_catalog(info.context.services.settings)}
+        return [VerdictReason(code=code, label=labels.get(code, code)) for code in codes]
 
 
 @strawberry.type(name="CandidateMaterial", description="One category's material for one candidate.")

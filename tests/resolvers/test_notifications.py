@@ -25,7 +25,7 @@ DRAFT = "query($id: ID!) { returnMessageDraft(candidateId: $id) { message catego
 VERDICT = """
 mutation($id: ID!, $verdict: AttachmentVerdict!, $note: String, $reasons: [String!]) {
   setAttachmentVerdict(attachmentId: $id, verdict: $verdict, note: $note, reasons: $reasons) {
-    attachment { id verdict verdictNote } errors { code message field }
+    attachment { id verdict verdictNote verdictReasons { code label } } errors { code message field }
   }
 }
 """
@@ -110,8 +110,14 @@ async def test_reasons_compose_the_return_message_and_changes_show_after_resubmi
             VERDICT, {"id": picture["id"], "verdict": "NEEDS_REPLACEMENT", "reasons": codes, "note": note}
         )
         assert done.payload("setAttachmentVerdict")["errors"] == []
+        judged = done.payload("setAttachmentVerdict")["attachment"]
+        assert [r["code"] for r in judged["verdictReasons"]] == codes
+    assert done.payload("setAttachmentVerdict")["attachment"]["verdictReasons"] == [
+        {"code": "EXPIRED", "label": "证件过期"}
+    ]
     accepted = await examiner.execute(VERDICT, {"id": seen["ID"][0]["id"], "verdict": "ACCEPTED"})
     assert accepted.payload("setAttachmentVerdict")["errors"] == []
+    assert accepted.payload("setAttachmentVerdict")["attachment"]["verdictReasons"] == []
 
     draft = (await examiner.execute(DRAFT, {"id": str(row.id)})).data["returnMessageDraft"]  # type: ignore[index]
     assert draft["message"].splitlines() == [
