@@ -115,6 +115,8 @@ class ReviewGraphQL(GraphQL[Context, None]):
             keep_alive_interval=20,
         )
         self.services = services
+        # The examiner operations are files of the release: read them once, not per page view.
+        self.examiner_page = examiner_graphiql_html(CLIENT_DIR)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         if isinstance(request, WebSocket):
@@ -156,8 +158,9 @@ class ReviewGraphQL(GraphQL[Context, None]):
             raise HTTPException(400, "请求内容不是有效的 GraphQL 请求。") from exc
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        html = examiner_graphiql_html(CLIENT_DIR)
-        return HTMLResponse(html) if html is not None else await super().render_graphql_ide(request)
+        if self.examiner_page is None:
+            return await super().render_graphql_ide(request)
+        return HTMLResponse(self.examiner_page)
 
 
 def _security_headers(response: Response) -> Response:
