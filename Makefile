@@ -28,7 +28,8 @@ test-scale: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy schema resolvers models storage server
+	$(BIN)/mypy server schema resolvers core models storage pubsub
+	$(BIN)/lint-imports
 
 schema: $(STAMP)
 	$(BIN)/exam-review export-schema

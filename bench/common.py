@@ -290,9 +290,9 @@ def pg_available() -> str | None:
 
 def redis_available() -> str | None:
     try:
-        import server.pubsub.redis  # noqa: F401
+        import pubsub.redis  # noqa: F401
     except ImportError as exc:
-        return f"no Redis broker in the service yet (import server.pubsub.redis: {exc})"
+        return f"no Redis broker in the service yet (import pubsub.redis: {exc})"
     try:
         import redis
 
@@ -304,7 +304,7 @@ def redis_available() -> str | None:
 
 def redis_broker_url() -> str:
     """A broker URL with a prefix of its own, so runs never see each other's events."""
-    from server.settings import Settings
+    from core.settings import Settings
 
     prefix = f"bench-{secrets.token_hex(4)}"
     fields_ = Settings.__dataclass_fields__
@@ -339,7 +339,7 @@ async def pg_database() -> AsyncIterator[str]:
 
 
 def settings_for(var_dir: Path, database_url: str | None = None) -> Any:
-    from server.settings import Settings
+    from core.settings import Settings
 
     env = service_env(var_dir, database_url=database_url)
     return Settings.from_env(env)
@@ -378,7 +378,7 @@ _HASH: str | None = None
 def password_hash() -> str:
     global _HASH
     if _HASH is None:
-        from server.security import hash_password
+        from core.security import hash_password
 
         _HASH = hash_password(PASSWORD)
     return _HASH
@@ -404,9 +404,9 @@ async def seed_candidates(
     A session row plus a token signed with the server's key is exactly what login creates;
     doing it in bulk skips thousands of deliberately slow argon2 checks.
     """
+    from core.security import new_session_id, sign_token
     from models import Candidate, Session
     from models.enums import ReviewStatus, Role
-    from server.security import new_session_id, sign_token
 
     tag = secrets.token_hex(3)
     now = datetime.now(UTC)
@@ -451,7 +451,7 @@ async def _copy_candidates(
     """PostgreSQL: the same rows by COPY (Tortoise 1.1.9's bulk_create emits bad SQL there)."""
     import asyncpg
 
-    from server.security import new_session_id, sign_token
+    from core.security import new_session_id, sign_token
 
     columns = (
         "username", "password_hash", "name", "admission_no", "exam_category_code",
@@ -489,9 +489,9 @@ async def seed_staff(
     var_dir: Path, *, database_url: str | None = None, role: str = "EXAMINER",
     region: str = "压测省", site: str | None = None,
 ) -> Account:
+    from core.security import new_session_id, sign_token
     from models import Session, StaffUser
     from models.enums import Role
-    from server.security import new_session_id, sign_token
 
     expires = int(time.time()) + 6 * 3600
     async with orm(var_dir, database_url):

@@ -74,11 +74,6 @@ class StaffUser(Model):
     class Meta:
         table = "staff_user"
 
-    def covers(self, candidate: Candidate) -> bool:
-        if self.region != "*" and self.region != candidate.region:
-            return False
-        return self.site is None or self.site == candidate.site
-
 
 class Session(Model):
     """A signed-in session. The token names it, so logout can revoke it everywhere."""

@@ -1,4 +1,4 @@
-"""Enumerations shared by the models and the GraphQL schema."""
+"""Enumerations shared by every layer: the models, the picture checks and the GraphQL schema."""
 
 from enum import StrEnum
 
@@ -45,3 +45,23 @@ class AuditAction(StrEnum):
     FEEDBACK = "FEEDBACK"
     PROFILE = "PROFILE"
     ACTIVATE = "ACTIVATE"
+
+
+class ErrorCode(StrEnum):
+    """What a person can fix; every refusal in a payload carries one."""
+
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    RATE_LIMITED = "RATE_LIMITED"
+    LOCKED = "LOCKED"
+    CATEGORY_FULL = "CATEGORY_FULL"
+    CATEGORY_NOT_APPLICABLE = "CATEGORY_NOT_APPLICABLE"
+    UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"
+    NOT_AN_IMAGE = "NOT_AN_IMAGE"
+    IMAGE_TOO_SMALL = "IMAGE_TOO_SMALL"
+    REQUIRED_MATERIAL_MISSING = "REQUIRED_MATERIAL_MISSING"
+    PROFILE_INCOMPLETE = "PROFILE_INCOMPLETE"
+    INVALID_PHONE = "INVALID_PHONE"
+    INVALID_INPUT = "INVALID_INPUT"
+    INVALID_STATE = "INVALID_STATE"
+    NOT_FOUND = "NOT_FOUND"

@@ -39,6 +39,8 @@ class RequirementRule(Model):
     exam_category_code = fields.CharField(max_length=32, default="*")
     required = fields.BooleanField(default=True)
 
+    category_id: int
+
     class Meta:
         table = "requirement_rule"
         unique_together = (("category", "region", "site", "exam_category_code"),)

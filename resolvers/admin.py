@@ -7,7 +7,7 @@ import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from core.clock import utcnow
+from core.security import hash_password, is_password_hash
 from models import Attachment, Candidate, MaterialCategory, RequirementRule, StaffUser
 from models.enums import Role
-from server.security import hash_password, is_password_hash
 from storage.base import PictureStore
 from storage.images import CONTENT_TYPES, sniff_format
 
@@ -303,7 +304,7 @@ async def sweep_orphans(store: PictureStore, grace: timedelta, dry_run: bool = F
         if example_key:
             referenced.add(str(example_key))
     report = SweepReport()
-    cutoff = datetime.now(UTC) - grace
+    cutoff = utcnow() - grace
     async for item in store.scan():
         report.scanned += 1
         if item.key in referenced:

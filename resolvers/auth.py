@@ -5,15 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from core.clock import utcnow
+from core.context import Context, Services, Viewer
+from core.errors import ErrorCode, Forbidden, Rejected, Unauthenticated
+from core.scope import Scope
+from core.security import new_session_id, read_token, sign_token, verify_password
 from models import Candidate, LoginFailure, Session, StaffUser
 from models.enums import Role
-from resolvers.errors import ErrorCode, Forbidden, Rejected, Unauthenticated
-from server.context import Context, Services, Viewer
-from server.security import new_session_id, read_token, sign_token, verify_password
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -117,3 +115,8 @@ def require_staff(ctx: Context, *roles: Role) -> StaffUser:
     if viewer.staff is None or viewer.role not in roles:
         raise Forbidden("此操作仅限考务人员。")
     return viewer.staff
+
+
+def require_scope(ctx: Context, *roles: Role) -> Scope:
+    """The caller's scope, for staff of these roles; everyone else is refused."""
+    return Scope.of(require_staff(ctx, *roles))

@@ -1,21 +1,14 @@
-"""What examiners look back on: a candidate's history from the audit log, and workload figures."""
+"""What examiners look back on: the audit log, and what changed since the last return."""
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from datetime import datetime
 
-from tortoise.expressions import Q
-from tortoise.functions import Count
-
-from models import AuditEntry, Candidate
-from models.enums import AuditAction, ReviewStatus, Role
+from core.context import Context
+from models import Attachment, AuditEntry, Candidate
+from models.enums import AuditAction, Role
 from resolvers.auth import require_staff
-from resolvers.common import utcnow
-from server.context import Context
-
-DECISIONS = (AuditAction.RETURN, AuditAction.APPROVE, AuditAction.REJECT)
 
 
 async def history_of(ctx: Context, candidate: Candidate) -> list[AuditEntry]:
@@ -25,76 +18,29 @@ async def history_of(ctx: Context, candidate: Candidate) -> list[AuditEntry]:
 
 
 @dataclass(frozen=True)
-class ReviewStats:
-    region: str
-    site: str | None
-    counts: dict[ReviewStatus, int]
-    oldest_waiting_submitted_at: datetime | None
-    overdue_returns: int
-    median_first_review_seconds: float | None
-    reviewed_count: int
+class ReviewChanges:
+    since: datetime
+    added: list[Attachment]
+    removed_count: int
 
 
-def _scope(region: str, site: str | None) -> Q:
-    query = Q() if region == "*" else Q(region=region)
-    return query & Q(site=site) if site else query
-
-
-async def review_stats(ctx: Context, region: str | None, site: str | None) -> ReviewStats | None:
-    """Counts per status, the oldest waiting submission, median time to the first decision.
-
-    Defaults to the caller's own scope; a region or site outside it looks absent (null).
-    """
-    staff = require_staff(ctx, Role.EXAMINER, Role.ADMIN)
-    region = (region or "").strip() or staff.region
-    site = (site or "").strip() or staff.site
-    if staff.region != "*" and region != staff.region:
+async def changes_since_last_return(ctx: Context, candidate: Candidate) -> ReviewChanges | None:
+    """Pictures added (or put in place of deleted ones) since the last return; None before one."""
+    require_staff(ctx, Role.EXAMINER, Role.ADMIN)
+    if candidate.returned_at is None:
         return None
-    if staff.site is not None and site != staff.site:
-        return None
-    scope = _scope(region, site)
-    rows = (
-        await Candidate.filter(scope)
-        .annotate(n=Count("id"))
-        .group_by("status")
-        .values_list("status", "n")
-    )
-    counts = {status: 0 for status in ReviewStatus}
-    for status, n in rows:
-        counts[ReviewStatus(status)] = n
-    oldest = (
-        await Candidate.filter(scope, status=ReviewStatus.SUBMITTED)
-        .order_by("queue_at", "id")
-        .first()
-        .values_list("queue_at", flat=True)
-    )
-    overdue = await Candidate.filter(
-        scope, status=ReviewStatus.RETURNED, reply_deadline__lt=utcnow()
-    ).count()
-    candidate_scope = Q() if region == "*" else Q(candidate__region=region)
-    if site:
-        candidate_scope &= Q(candidate__site=site)
-    entries = (
-        await AuditEntry.filter(
-            candidate_scope, action__in=[AuditAction.SUBMIT, *DECISIONS]
-        )
-        .order_by("id")
-        .values_list("candidate_id", "action", "at")
-    )
-    first_submit: dict[int, datetime] = {}
-    waits: dict[int, float] = {}
-    for candidate_id, action, at in entries:
-        if action == AuditAction.SUBMIT:
-            first_submit.setdefault(candidate_id, at)
-        elif candidate_id in first_submit and candidate_id not in waits:
-            waits[candidate_id] = (at - first_submit[candidate_id]).total_seconds()
-    median = statistics.median(waits.values()) if waits else None
-    return ReviewStats(
-        region=region,
-        site=site,
-        counts=counts,
-        oldest_waiting_submitted_at=oldest,  # type: ignore[arg-type]
-        overdue_returns=overdue,
-        median_first_review_seconds=median,
-        reviewed_count=len(waits),
-    )
+    entries = await AuditEntry.filter(
+        candidate_id=candidate.id,
+        action__in=[AuditAction.UPLOAD, AuditAction.DELETE],
+        at__gt=candidate.returned_at,
+    ).order_by("id")
+    uploaded = [e.attachment_id for e in entries if e.action == AuditAction.UPLOAD]
+    deleted = {e.attachment_id for e in entries if e.action == AuditAction.DELETE}
+    # A picture uploaded and deleted again within the window was never seen by an examiner.
+    removed = len(deleted - set(uploaded))
+    current = {
+        str(a.id): a
+        for a in await Attachment.filter(candidate_id=candidate.id, id__in=[u for u in uploaded if u])
+    }
+    added = [current[u] for u in uploaded if u in current]
+    return ReviewChanges(since=candidate.returned_at, added=added, removed_count=removed)

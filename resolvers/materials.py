@@ -5,27 +5,24 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from tortoise.exceptions import IntegrityError
 
+from core.clock import utcnow
+from core.context import Context
+from core.errors import ErrorCode, Rejected, not_found
+from core.ids import parse_int_id, parse_uuid
 from models import Attachment, Candidate, MaterialCategory
 from models.enums import AttachmentVerdict, AuditAction, ReviewStatus
+from resolvers.audit import write_audit
 from resolvers.auth import require_candidate
-from resolvers.common import (
-    Requirement,
-    candidate_for_update,
-    parse_int_id,
-    parse_uuid,
-    requirements_for,
-    utcnow,
-    write_audit,
-)
-from resolvers.errors import ErrorCode, Rejected, not_found
-from server.context import Context
+from resolvers.locking import candidate_for_update
+from resolvers.requirements import Requirement, requirements_for
 from storage.images import PictureRefused, PictureRules, inspect_picture
 
 
+@runtime_checkable
 class UploadedFile(Protocol):
     async def read(self, size: int = -1) -> bytes: ...
 
@@ -88,7 +85,7 @@ def _check_can_add(candidate: Candidate, category: MaterialCategory, count: int)
 
 
 async def upload_attachment(
-    ctx: Context, category_id: str, upload: UploadedFile
+    ctx: Context, category_id: str, upload: object
 ) -> tuple[Attachment, Candidate]:
     """Check, store and record one picture in the next free slot; returns it and its owner."""
     candidate = require_candidate(ctx)
@@ -99,7 +96,7 @@ async def upload_attachment(
     existing = await Attachment.filter(candidate_id=candidate.id, category_id=category.id).count()
     _check_can_add(candidate, category, existing)
 
-    if not callable(getattr(upload, "read", None)):  # a multipart map pointing at a text field
+    if not isinstance(upload, UploadedFile):  # a multipart map pointing at a text field
         raise Rejected.one(ErrorCode.NOT_AN_IMAGE, "没有收到图片文件，请重新选择图片。", "file")
     data = await upload.read()
     rules = PictureRules(
@@ -112,7 +109,7 @@ async def upload_attachment(
     try:
         picture = await asyncio.to_thread(inspect_picture, data, rules)
     except PictureRefused as refused:
-        raise Rejected.one(ErrorCode(refused.code), refused.message, "file") from refused
+        raise Rejected.one(refused.code, refused.message, "file") from refused
 
     attachment_id = uuid.uuid4()
     extension = "jpg" if picture.format == "jpeg" else "png"

@@ -1,20 +1,41 @@
-"""The candidate's 消息提醒: listing, unread count, marking read, and the live feeds."""
+"""The candidate's 消息提醒: writing, listing, unread count, marking read, and the live feed."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from models import Candidate, ReviewMessage
-from models.enums import MessageKind, ReviewStatus, Role
-from resolvers.auth import require_candidate, require_staff
-from resolvers.common import candidate_topic, parse_int_id, queue_topic, utcnow
-from resolvers.errors import not_found
-from server.context import Context
-from server.pubsub.base import is_resubscribed
+from core.clock import utcnow
+from core.context import Context
+from core.errors import not_found
+from core.ids import parse_int_id
+from models import Candidate, ReviewMessage, StaffUser
+from models.enums import MessageKind, ReviewStatus
+from pubsub import is_resubscribed
+from resolvers.audit import SYSTEM_AUTHOR
+from resolvers.auth import require_candidate
+from resolvers.events import candidate_topic
 
 MESSAGES_MAX = 200
+
+
+async def post_message(
+    candidate: Candidate,
+    kind: MessageKind,
+    body: str,
+    author: StaffUser | None = None,
+    at: datetime | None = None,
+) -> ReviewMessage:
+    """Write a message (inside the caller's transaction); `at` keeps it in step with the change."""
+    return await ReviewMessage.create(
+        candidate_id=candidate.id,
+        kind=kind,
+        body=body,
+        author_name=author.name if author else SYSTEM_AUTHOR,
+        author_staff_id=author.id if author else None,
+        created_at=at or utcnow(),
+    )
 
 
 async def messages_of(candidate: Candidate, first: int) -> list[ReviewMessage]:
@@ -28,7 +49,11 @@ async def unread_count(candidate: Candidate) -> int:
     return await ReviewMessage.filter(candidate_id=candidate.id, read_at__isnull=True).count()
 
 
-async def mark_messages_read(ctx: Context, ids: list[str] | None) -> int:
+async def own_unread_count(ctx: Context) -> int:
+    return await unread_count(require_candidate(ctx))
+
+
+async def mark_messages_read(ctx: Context, ids: Sequence[str] | None) -> int:
     candidate = require_candidate(ctx)
     query = ReviewMessage.filter(candidate_id=candidate.id, read_at__isnull=True)
     if ids is not None:
@@ -109,29 +134,3 @@ async def review_events(ctx: Context) -> AsyncGenerator[ReviewEventData, None]:
             for data in await _messages_after(candidate.id, last_id, known):
                 last_id = data.message.id
                 yield data
-
-
-@dataclass(frozen=True)
-class QueueEventData:
-    candidate: Candidate
-    status: ReviewStatus
-    at: datetime
-
-
-async def queue_events(ctx: Context) -> AsyncGenerator[QueueEventData, None]:
-    staff = require_staff(ctx, Role.EXAMINER, Role.ADMIN)
-    async with ctx.services.broker.subscribe(queue_topic(staff.region)) as events:
-        async for event in events:
-            if is_resubscribed(event):
-                continue
-            if staff.site is not None and event["site"] != staff.site:
-                continue
-            candidate = await Candidate.get_or_none(id=event["candidate_id"])
-            if candidate is None or not staff.covers(candidate):
-                continue
-            yield QueueEventData(
-                candidate=candidate,
-                status=ReviewStatus(event["status"]),
-                at=datetime.fromisoformat(event["at"]),
-            )
-

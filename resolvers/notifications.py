@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 
 from tortoise.expressions import F, Q
 
+from core.clock import utcnow
+from core.settings import Settings
 from models import Candidate, OutboxMessage, RegionPolicy, ReviewMessage, SmsNotice, StaffUser
 from models.enums import MessageKind, ReviewStatus
 from models.notifications import OutboxKind, OutboxStatus
-from resolvers.common import utcnow
-from server.settings import Settings
 
 DEFAULT_SMS_TEMPLATE = (
     "您的医师资格考试报名材料照片，有新的审核通知，请在 {hours} 小时之内登陆报名网站，"

@@ -1,28 +1,27 @@
-"""What examiners do: return, approve, reject, write, and judge pictures."""
+"""What examiners decide: return, approve, reject, write, and judge pictures with reasons."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
-from models import Attachment, Candidate, ReviewMessage, StaffUser
+from core.clock import utcnow
+from core.context import Context
+from core.errors import ErrorCode, Rejected, not_found
+from core.ids import parse_int_id, parse_uuid
+from core.scope import Scope
+from core.settings import Settings
+from models import Attachment, AttachmentReasons, Candidate, ReviewMessage, StaffUser
 from models.enums import AttachmentVerdict, AuditAction, MessageKind, ReviewStatus, Role
+from resolvers.audit import write_audit
 from resolvers.auth import require_staff
-from resolvers.candidates import scope_filter
-from resolvers.common import (
-    candidate_for_update,
-    parse_int_id,
-    parse_uuid,
-    post_message,
-    publish_queue_event,
-    publish_review_event,
-    requirements_for,
-    utcnow,
-    write_audit,
-)
-from resolvers.errors import ErrorCode, Rejected, not_found
+from resolvers.candidates import candidate_for_staff
+from resolvers.events import publish_queue_event, publish_review_event
+from resolvers.locking import candidate_for_update
+from resolvers.messages import post_message
 from resolvers.notifications import notify, reply_hours_for
-from resolvers.verdicts import check_reasons, save_reasons
-from server.context import Context
+from resolvers.requirements import requirements_for
 
 MESSAGE_MAX = 1000
 NOTE_MAX = 500
@@ -43,7 +42,7 @@ def _text(value: str | None, field: str, what: str, limit: int, required: bool) 
 
 async def _candidate_in_scope(staff: StaffUser, candidate_id: str) -> Candidate:
     pk = parse_int_id(candidate_id)
-    candidate = await Candidate.filter(scope_filter(staff), id=pk).first() if pk else None
+    candidate = await Candidate.filter(Scope.of(staff).filter(), id=pk).first() if pk else None
     if candidate is None:
         raise not_found("考生", "candidateId")
     return candidate
@@ -79,7 +78,7 @@ async def _decide(
             locked.reply_deadline = now + timedelta(hours=hours)
             locked.unlocked_category_ids = unlocked
         await locked.save()
-        message = await post_message(locked, kind, body, staff)
+        message = await post_message(locked, kind, body, staff, at=now)
         await notify(ctx.services.settings, locked, message, staff)
         await write_audit(locked, action, staff, ReviewStatus.SUBMITTED, to_status, note=body)
     await publish_review_event(ctx.services, locked, message)
@@ -88,7 +87,7 @@ async def _decide(
 
 
 async def return_for_correction(
-    ctx: Context, candidate_id: str, message: str, category_ids: list[str] | None
+    ctx: Context, candidate_id: str, message: str, category_ids: Sequence[str] | None
 ) -> Candidate:
     staff = require_staff(ctx, Role.EXAMINER)
     candidate = await _candidate_in_scope(staff, candidate_id)
@@ -145,20 +144,64 @@ async def send_feedback(ctx: Context, candidate_id: str, body: str) -> ReviewMes
     return message
 
 
+# Verdicts on single pictures, with reasons ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    label: str
+
+
+def reason_catalog(settings: Settings) -> list[Reason]:
+    """The configured reasons, in order; "CODE=label" pairs, a bare label is its own code."""
+    found = []
+    for entry in settings.verdict_reasons:
+        code, _, label = entry.partition("=")
+        found.append(Reason(code.strip(), (label or code).strip()))
+    return found
+
+
+def _check_reasons(settings: Settings, codes: Sequence[str] | None) -> list[str]:
+    known = {r.code for r in reason_catalog(settings)}
+    chosen: list[str] = []
+    for raw in codes or []:
+        code = raw.strip()
+        if code not in known:
+            raise Rejected.one(
+                ErrorCode.INVALID_INPUT, f"未知的不合格原因「{raw}」，请从原因列表中选择。", "reasons"
+            )
+        if code not in chosen:
+            chosen.append(code)
+    return chosen
+
+
+async def _save_reasons(attachment: Attachment, codes: list[str]) -> None:
+    """Replace the picture's reasons; runs inside the verdict's transaction."""
+    await AttachmentReasons.filter(attachment_id=attachment.id).delete()
+    if codes:
+        await AttachmentReasons.create(attachment_id=attachment.id, codes=codes, at=utcnow())
+
+
+async def reasons_of(attachment_ids: list[str]) -> dict[str, list[str]]:
+    rows = await AttachmentReasons.filter(attachment_id__in=attachment_ids)
+    return {str(r.attachment_id): list(r.codes) for r in rows}
+
+
 async def set_attachment_verdict(
     ctx: Context,
     attachment_id: str,
     verdict: AttachmentVerdict,
     note: str | None,
-    reasons: list[str] | None = None,
+    reasons: Sequence[str] | None = None,
 ) -> tuple[Attachment, Candidate]:
     staff = require_staff(ctx, Role.EXAMINER)
     pk = parse_uuid(attachment_id)
     attachment = await Attachment.get_or_none(id=pk).select_related("candidate") if pk else None
-    if attachment is None or not staff.covers(attachment.candidate):
+    if attachment is None or not Scope.of(staff).covers(attachment.candidate):
         raise not_found("图片", "attachmentId")
     text = _text(note, "note", "备注", NOTE_MAX, required=False)
-    codes = check_reasons(ctx.services.settings, reasons)
+    codes = _check_reasons(ctx.services.settings, reasons)
     async with candidate_for_update(attachment.candidate_id) as locked:
         _require_submitted(locked)
         fresh = await Attachment.get_or_none(id=pk, candidate_id=locked.id)
@@ -166,10 +209,47 @@ async def set_attachment_verdict(
             raise not_found("图片", "attachmentId")
         fresh.verdict, fresh.verdict_note, fresh.verdict_at = verdict, text, utcnow()
         await fresh.save(update_fields=["verdict", "verdict_note", "verdict_at"])
-        await save_reasons(fresh, codes)
+        await _save_reasons(fresh, codes)
         reason_words = f" [{','.join(codes)}]" if codes else ""
         await write_audit(
             locked, AuditAction.VERDICT, staff, locked.status,
             note=f"{verdict.value}{reason_words}: {text or ''}".rstrip(": "), attachment_id=str(pk),
         )
     return fresh, locked
+
+
+@dataclass(frozen=True)
+class ReturnDraft:
+    message: str
+    category_ids: list[int]
+    attachment_ids: list[str]
+
+
+async def return_draft(ctx: Context, candidate_id: str) -> ReturnDraft | None:
+    """The return message composed from the pictures marked NEEDS_REPLACEMENT, for editing."""
+    candidate = await candidate_for_staff(ctx, candidate_id)
+    if candidate is None:
+        return None
+    catalog = await ctx.catalog()
+    labels = {r.code: r.label for r in reason_catalog(ctx.services.settings)}
+    pictures = await Attachment.filter(
+        candidate_id=candidate.id, verdict=AttachmentVerdict.NEEDS_REPLACEMENT
+    ).order_by("category_id", "slot")
+    pictures.sort(
+        key=lambda a: (catalog.categories[a.category_id].position, a.category_id, a.slot)
+    )
+    reasons = await reasons_of([str(a.id) for a in pictures])
+    lines = []
+    for number, picture in enumerate(pictures, start=1):
+        category = catalog.categories[picture.category_id]
+        words = "、".join(labels.get(c, c) for c in reasons.get(str(picture.id), []))
+        detail = "；".join(part for part in (words, picture.verdict_note or "") if part)
+        lines.append(f"{number}. {category.name}（第 {picture.slot + 1} 张）：{detail or '需要重新上传'}。")
+    if not lines:
+        return ReturnDraft(message="", category_ids=[], attachment_ids=[])
+    hours = await reply_hours_for(candidate.region, ctx.services.settings)
+    message = "\n".join(
+        ["您的报名材料以下照片不符合要求，请删除后重新上传：", *lines, f"请在 {hours} 小时之内处理并重新提交审核。"]
+    )
+    category_ids = sorted({p.category_id for p in pictures})
+    return ReturnDraft(message, category_ids, [str(p.id) for p in pictures])

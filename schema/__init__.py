@@ -19,20 +19,34 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from resolvers.errors import AccessError
-from schema.accounts import AccountMutation
-from schema.candidates import CandidateMutation, CandidateQuery
+from core.errors import AccessError
+from core.settings import Settings
+from schema.auth import AuthMutation
+from schema.candidates import CandidateQuery
 from schema.limits import MaxExpandedFields
 from schema.materials import MaterialMutation, MaterialQuery
-from schema.notifications import ExaminerQuery
-from schema.review import ReviewMutation, ReviewSubscription
-from server.settings import Settings
+from schema.messages import MessageMutation, MessageSubscription
+from schema.profile import ProfileMutation
+from schema.queue import QueueQuery, QueueSubscription
+from schema.review import ReviewMutation, ReviewQuery
+from schema.submission import SubmissionMutation
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
-Query = merge_types("Query", (CandidateQuery, MaterialQuery, ExaminerQuery))
-Mutation = merge_types("Mutation", (AccountMutation, CandidateMutation, MaterialMutation, ReviewMutation))
-Subscription = merge_types("Subscription", (ReviewSubscription,))
+# Each domain brings its own pieces; their order is the order of the exported SDL.
+Query = merge_types("Query", (CandidateQuery, MaterialQuery, QueueQuery, ReviewQuery))
+Mutation = merge_types(
+    "Mutation",
+    (
+        AuthMutation,
+        ProfileMutation,
+        SubmissionMutation,
+        MaterialMutation,
+        MessageMutation,
+        ReviewMutation,
+    ),
+)
+Subscription = merge_types("Subscription", (MessageSubscription, QueueSubscription))
 
 
 def should_mask(error: GraphQLError) -> bool:

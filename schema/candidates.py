@@ -1,23 +1,23 @@
-"""Candidates: the registration, its materials and messages; profile and 提交审核."""
+"""The candidate: the registration, its materials and messages; and how staff look one up."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from core.context import Context
 from models import Candidate as CandidateRow
-from resolvers import candidates, history, materials, messages, verdicts
-from resolvers.errors import Rejected
+from models.enums import ReviewStatus as Status
+from resolvers import candidates, history, materials, messages
 from schema.enums import ReviewStatus
-from schema.errors import UserError, user_errors
+from schema.errors import Payload, UserError
+from schema.history import HistoryEntry, ReviewChanges
 from schema.materials import Attachment, CandidateMaterial
 from schema.messages import ReviewMessage
-from schema.notifications import HistoryEntry, QueueOrder, ReviewChanges
 from schema.permissions import IsCandidate, IsStaff
-from server.context import Context
 
 
 @strawberry.type(
@@ -98,7 +98,7 @@ class Candidate:
         description="When a return must be answered by (24 hours after it, unless the region sets otherwise)."
     )
     def reply_deadline(self) -> datetime | None:
-        return self.row.reply_deadline if self.row.status.value == "RETURNED" else None
+        return self.row.reply_deadline if self.row.status == Status.RETURNED else None
 
     @strawberry.field(
         description="One entry per material category that applies to this candidate, in display order."
@@ -128,7 +128,7 @@ class Candidate:
         permission_classes=[IsStaff],
     )
     async def changes_since_last_return(self, info: Info[Context, Any]) -> ReviewChanges | None:
-        changes = await verdicts.changes_since_last_return(info.context, self.row)
+        changes = await history.changes_since_last_return(info.context, self.row)
         if changes is None:
             return None
         catalog = await info.context.catalog()
@@ -143,42 +143,17 @@ def candidate_or_none(row: CandidateRow | None) -> Candidate | None:
     return Candidate(row=row) if row is not None else None
 
 
-@strawberry.input
-class ProfileInput:
-    phone: str = strawberry.field(description="Mainland mobile number, 11 digits starting with 1.")
-    address: str
-
-
 @strawberry.type
-class CandidatePayload:
+class CandidatePayload(Payload):
     candidate: Candidate | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
-class CandidateEdge:
-    cursor: str
-    node: Candidate
-
-
-@strawberry.type
-class CandidateConnection:
-    edges: list[CandidateEdge]
-    page_info: PageInfo
-    total_count: int
 
 
 @strawberry.type
 class CandidateQuery:
     @strawberry.field(description="The signed-in candidate (CANDIDATE only).", permission_classes=[IsCandidate])
     async def me(self, info: Info[Context, Any]) -> Candidate:
-        return Candidate(row=info.context.viewer.candidate)  # type: ignore[union-attr, arg-type]
+        return Candidate(row=candidates.me(info.context))
 
     @strawberry.field(
         description="A candidate within the examiner's scope; null when absent or out of scope.",
@@ -195,67 +170,3 @@ class CandidateQuery:
         self, info: Info[Context, Any], admission_no: str
     ) -> Candidate | None:
         return candidate_or_none(await candidates.candidate_by_admission_no(info.context, admission_no))
-
-    @strawberry.field(
-        description="Candidates in the examiner's scope, oldest submission first (EXAMINER, ADMIN).",
-        permission_classes=[IsStaff],
-    )
-    async def review_queue(
-        self,
-        info: Info[Context, Any],
-        status: list[ReviewStatus] | None = None,
-        site: str | None = None,
-        search: str | None = None,
-        first: int | None = 20,
-        after: str | None = None,
-        overdue: Annotated[
-            bool, strawberry.argument(description="Only returns whose reply deadline has passed.")
-        ] = False,
-        order_by: Annotated[
-            QueueOrder,
-            strawberry.argument(
-                description="REPLY_DEADLINE: earliest deadline first, only candidates under a return."
-            ),
-        ] = QueueOrder.SUBMITTED_AT,
-    ) -> CandidateConnection:
-        page = await candidates.review_queue(
-            info.context, status, site, search, 20 if first is None else first, after,
-            overdue=overdue, by_deadline=order_by == QueueOrder.REPLY_DEADLINE,
-        )
-        edges = [
-            CandidateEdge(cursor=cursor, node=Candidate(row=row))
-            for row, cursor in zip(page.candidates, page.cursors, strict=True)
-        ]
-        return CandidateConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                end_cursor=page.cursors[-1] if page.cursors else None,
-            ),
-            total_count=page.total_count,
-        )
-
-
-@strawberry.type
-class CandidateMutation:
-    @strawberry.mutation(
-        description="Fill in or change phone and address, at any time (CANDIDATE).",
-        permission_classes=[IsCandidate],
-    )
-    async def update_profile(self, info: Info[Context, Any], input: ProfileInput) -> CandidatePayload:
-        try:
-            row = await candidates.update_profile(info.context, input.phone, input.address)
-        except Rejected as rejected:
-            return CandidatePayload(errors=user_errors(rejected))
-        return CandidatePayload(candidate=Candidate(row=row))
-
-    @strawberry.mutation(
-        description="提交审核: lock everything and hand it to the examiners (CANDIDATE).",
-        permission_classes=[IsCandidate],
-    )
-    async def submit_for_review(self, info: Info[Context, Any]) -> CandidatePayload:
-        try:
-            row = await candidates.submit_for_review(info.context)
-        except Rejected as rejected:
-            return CandidatePayload(errors=user_errors(rejected))
-        return CandidatePayload(candidate=Candidate(row=row))

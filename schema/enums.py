@@ -2,8 +2,8 @@
 
 import strawberry
 
+from core.errors import ErrorCode
 from models.enums import AttachmentVerdict, MessageKind, ReviewStatus, Role
-from resolvers.errors import ErrorCode
 
 strawberry.enum(ReviewStatus, description="Where a candidate's materials stand in review.")
 strawberry.enum(Role)

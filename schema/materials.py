@@ -9,19 +9,18 @@ import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
+from core.context import Context
+from core.security import sign_path
 from models import Attachment as AttachmentRow
 from models import Candidate as CandidateRow
 from models import MaterialCategory as CategoryRow
-from resolvers import materials, verdicts
-from resolvers.errors import Rejected
+from resolvers import materials, review
 from schema.enums import AttachmentVerdict
-from schema.errors import UserError, user_errors
+from schema.errors import Payload, UserError, payload_mutation
 from schema.permissions import IsCandidate, IsSignedIn
-from server.context import Context
-from server.security import sign_path
 
 if TYPE_CHECKING:
-    from schema.notifications import VerdictReason
+    from schema.review import VerdictReason
 
 
 @strawberry.type(name="MaterialCategory", description="What a category asks for, independent of any candidate.")
@@ -134,11 +133,11 @@ class Attachment:
     @strawberry.field(description="The reason codes given with the last verdict, with their labels.")
     async def verdict_reasons(
         self, info: Info[Context, Any]
-    ) -> list[Annotated[VerdictReason, strawberry.lazy("schema.notifications")]]:
-        from schema.notifications import VerdictReason
+    ) -> list[Annotated[VerdictReason, strawberry.lazy("schema.review")]]:
+        from schema.review import VerdictReason
 
-        codes = (await verdicts.reasons_of([str(self.row.id)])).get(str(self.row.id), [])
-        labels = {r.code: r.label for r in verdicts.reason_catalog(info.context.services.settings)}
+        codes = (await review.reasons_of([str(self.row.id)])).get(str(self.row.id), [])
+        labels = {r.code: r.label for r in review.reason_catalog(info.context.services.settings)}
         return [VerdictReason(code=code, label=labels.get(code, code)) for code in codes]
 
 
@@ -170,13 +169,13 @@ class CandidateMaterial:
 
 
 @strawberry.type
-class AttachmentPayload:
+class AttachmentPayload(Payload):
     attachment: Attachment | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class DeleteAttachmentPayload:
+class DeleteAttachmentPayload(Payload):
     deleted_id: strawberry.ID | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
@@ -197,27 +196,16 @@ class MaterialQuery:
 
 @strawberry.type
 class MaterialMutation:
-    @strawberry.mutation(
-        description="Add a picture to one of the candidate's materials (CANDIDATE).",
-        permission_classes=[IsCandidate],
-    )
+    @payload_mutation("Add a picture to one of the candidate's materials (CANDIDATE).", [IsCandidate])
     async def upload_attachment(
         self, info: Info[Context, Any], category_id: strawberry.ID, file: Upload
     ) -> AttachmentPayload:
-        try:
-            row, owner = await materials.upload_attachment(info.context, category_id, file)  # type: ignore[arg-type]
-        except Rejected as rejected:
-            return AttachmentPayload(errors=user_errors(rejected))
+        row, owner = await materials.upload_attachment(info.context, category_id, file)
         return AttachmentPayload(attachment=await attachment_type(info.context, row, owner))
 
-    @strawberry.mutation(
-        description="Remove an unlocked picture (CANDIDATE).", permission_classes=[IsCandidate]
-    )
+    @payload_mutation("Remove an unlocked picture (CANDIDATE).", [IsCandidate])
     async def delete_attachment(
         self, info: Info[Context, Any], id: strawberry.ID
     ) -> DeleteAttachmentPayload:
-        try:
-            deleted = await materials.delete_attachment(info.context, id)
-        except Rejected as rejected:
-            return DeleteAttachmentPayload(errors=user_errors(rejected))
+        deleted = await materials.delete_attachment(info.context, id)
         return DeleteAttachmentPayload(deleted_id=strawberry.ID(deleted))

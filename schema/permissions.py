@@ -7,9 +7,9 @@ from typing import Any
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
+from core.context import Context
 from models.enums import Role
 from resolvers.auth import require_candidate, require_staff
-from server.context import Context
 
 
 class IsCandidate(BasePermission):

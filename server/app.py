@@ -10,7 +10,6 @@ from typing import Any
 
 from cross_web import HTTPException
 from graphql import GraphQLError, parse
-from PIL import Image
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -25,14 +24,14 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from tortoise.context import TortoiseContext
 
+from core.context import Context, Services
+from core.security import check_signed_path
+from core.settings import Settings
 from models import Attachment, MaterialCategory
+from pubsub import open_broker
 from resolvers.auth import resolve_viewer
 from schema import build_schema
-from server.context import Context, Services
 from server.middleware import BindDatabase, GuardRequestBody
-from server.pubsub import open_broker
-from server.security import check_signed_path
-from server.settings import Settings
 from server.sms.sender import running_sender
 from storage import open_store
 from storage.base import ObjectMissing
@@ -180,9 +179,12 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or Settings.from_env()
-    Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
+def app_from_environment() -> Starlette:
+    """uvicorn's factory in `exam-review serve`: the settings the CLI read before anything else."""
+    return create_app(Settings.for_process())
+
+
+def create_app(settings: Settings) -> Starlette:
     services = Services(
         settings=settings,
         store=open_store(settings.storage_url),

@@ -5,19 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
+from core.settings import SETTINGS_ENV, Settings
 from models.enums import Role
-from server.settings import Settings
 from storage.base import PictureStore
-
-
-def _settings() -> Settings:
-    return Settings.from_env()
 
 
 @asynccontextmanager
@@ -32,26 +29,27 @@ async def _opened_store(settings: Settings) -> AsyncIterator[PictureStore]:
         await store.close()
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from server.database import migrate
 
-    asyncio.run(migrate(_settings()))
+    asyncio.run(migrate(settings))
     print("数据库已迁移到最新版本。")
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from server.app import uvicorn_options
     from server.database import migrate
 
-    settings = _settings()  # creates var/secret_key before workers fork
     asyncio.run(migrate(settings))
     # What a crash left behind (bytes without a row) goes before the first request.
     asyncio.run(_sweep(settings, timedelta(seconds=settings.orphan_grace_seconds), dry_run=False))
+    # Workers get the settings read at start, not the environment as Tortoise left it.
+    os.environ[SETTINGS_ENV] = settings.to_json()
     uvicorn.run(
-        "server.app:create_app",
+        "server.app:app_from_environment",
         factory=True,
         host=args.host,
         port=args.port,
@@ -62,7 +60,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_import_categories(args: argparse.Namespace) -> int:
+def cmd_import_categories(args: argparse.Namespace, settings: Settings) -> int:
     from resolvers.admin import ImportFailed, import_categories
     from server.database import database
 
@@ -72,7 +70,6 @@ def cmd_import_categories(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"无法读取 {path}: {exc}", file=sys.stderr)
         return 1
-    settings = _settings()
 
     async def run() -> int:
         async with _opened_store(settings) as store, database(settings):
@@ -89,7 +86,7 @@ def cmd_import_categories(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
-def cmd_import_candidates(args: argparse.Namespace) -> int:
+def cmd_import_candidates(args: argparse.Namespace, settings: Settings) -> int:
     from zoneinfo import ZoneInfo
 
     from resolvers.admin import ImportFailed, import_candidates
@@ -101,7 +98,6 @@ def cmd_import_candidates(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"无法读取 {path}: {exc}", file=sys.stderr)
         return 1
-    settings = _settings()
 
     async def run() -> int:
         async with database(settings):
@@ -121,12 +117,11 @@ def cmd_import_candidates(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
-def cmd_add_user(args: argparse.Namespace) -> int:
+def cmd_add_user(args: argparse.Namespace, settings: Settings) -> int:
     from resolvers.admin import ImportFailed, add_staff_user
     from server.database import database
 
     password = sys.stdin.readline().rstrip("\r\n")
-    settings = _settings()
 
     async def run() -> int:
         async with database(settings):
@@ -145,13 +140,12 @@ def cmd_add_user(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from zoneinfo import ZoneInfo
 
     from server.database import database, migrate
     from server.demo import accounts, load_demo
 
-    settings = _settings()
 
     async def run() -> bool:
         await migrate(settings)
@@ -166,7 +160,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export_schema(args: argparse.Namespace) -> int:
+def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
     from schema import SDL_PATH, export_sdl
 
     target = Path(args.output) if args.output else SDL_PATH
@@ -190,8 +184,7 @@ async def _sweep(settings: Settings, grace: timedelta, dry_run: bool) -> None:
     )
 
 
-def cmd_sweep(args: argparse.Namespace) -> int:
-    settings = _settings()
+def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(_sweep(settings, timedelta(seconds=args.grace_seconds), args.dry_run))
     return 0
 
@@ -245,7 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.run(args))
+    # Read once, before any library touches the environment (Tortoise writes TIMEZONE=UTC).
+    settings = Settings.from_env()
+    return int(args.run(args, settings))
 
 
 if __name__ == "__main__":

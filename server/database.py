@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as run_migrations
 
-from server.settings import Settings
+from core.settings import Settings
 
 
 async def migrate(settings: Settings) -> None:

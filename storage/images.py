@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps
 
+from models.enums import ErrorCode
+
 # Signatures of image formats we can name but do not accept (identified before decoding).
 _OTHER_FORMATS: tuple[tuple[bytes, int, str], ...] = (
     (b"GIF87a", 0, "GIF"),
@@ -35,9 +37,9 @@ CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png"}
 
 
 class PictureRefused(Exception):
-    """A picture that fails a check; `code` is an ErrorCode name, `message` is for people."""
+    """A picture that fails a check; `message` is for people."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -134,57 +136,59 @@ def _png_end(data: bytes) -> int | None:
 def _check_nothing_after_end(data: bytes, kind: str) -> None:
     end = _jpeg_end(data) if kind == "jpeg" else _png_end(data)
     if end is None or end > len(data):
-        raise PictureRefused("NOT_AN_IMAGE", "图片文件不完整（可能只上传了一部分），请重新选择图片。")
+        raise PictureRefused(ErrorCode.NOT_AN_IMAGE, "图片文件不完整（可能只上传了一部分），请重新选择图片。")
     # Some cameras pad with zero bytes; anything else after the image is another file riding along.
     if data[end:].strip(b"\x00"):
         raise PictureRefused(
-            "NOT_AN_IMAGE", "图片文件末尾附带了其他数据，不能作为图片接收。请用相册或截图重新导出后上传。"
+            ErrorCode.NOT_AN_IMAGE, "图片文件末尾附带了其他数据，不能作为图片接收。请用相册或截图重新导出后上传。"
         )
 
 
 def inspect_picture(data: bytes, rules: PictureRules) -> Picture:
     """Check a candidate's file from its bytes and make its thumbnail, or raise PictureRefused."""
     if not data:
-        raise PictureRefused("NOT_AN_IMAGE", "文件是空的，请重新选择图片。")
+        raise PictureRefused(ErrorCode.NOT_AN_IMAGE, "文件是空的，请重新选择图片。")
     if len(data) > rules.max_bytes:
         raise PictureRefused(
-            "FILE_TOO_LARGE",
+            ErrorCode.FILE_TOO_LARGE,
             f"文件大小为 {_kb(len(data))}，超过了 {_kb(rules.max_bytes)} 的上限，请压缩后再上传。",
         )
     kind = sniff_format(data)
     allowed = "、".join("jpg" if f == "jpeg" else f for f in rules.formats)
     if kind is None:
-        raise PictureRefused("NOT_AN_IMAGE", f"文件不是图片，请上传 {allowed} 格式的照片。")
+        raise PictureRefused(ErrorCode.NOT_AN_IMAGE, f"文件不是图片，请上传 {allowed} 格式的照片。")
     if kind not in CONTENT_TYPES or kind not in rules.formats:
         label = "PNG" if kind == "png" else "JPG" if kind == "jpeg" else kind
         raise PictureRefused(
-            "UNSUPPORTED_FORMAT", f"不支持 {label} 格式，请上传 {allowed} 格式的照片。"
+            ErrorCode.UNSUPPORTED_FORMAT, f"不支持 {label} 格式，请上传 {allowed} 格式的照片。"
         )
     _check_nothing_after_end(data, kind)
 
     try:
         image = Image.open(io.BytesIO(data), formats=["JPEG", "PNG"])
     except Image.DecompressionBombError as exc:
-        raise PictureRefused("FILE_TOO_LARGE", _too_many_pixels(rules)) from exc
+        raise PictureRefused(ErrorCode.FILE_TOO_LARGE, _too_many_pixels(rules)) from exc
     except (OSError, ValueError, SyntaxError) as exc:
-        raise PictureRefused("NOT_AN_IMAGE", "无法识别这张图片，文件可能已损坏。") from exc
+        raise PictureRefused(ErrorCode.NOT_AN_IMAGE, "无法识别这张图片，文件可能已损坏。") from exc
     with image:
+        # The limit comes with the rules and is checked on the header, before anything is
+        # decoded; Pillow's own MAX_IMAGE_PIXELS is process-wide state and stays untouched.
         stored_w, stored_h = image.size
         if stored_w * stored_h > rules.max_pixels:
-            raise PictureRefused("FILE_TOO_LARGE", _too_many_pixels(rules, stored_w, stored_h))
+            raise PictureRefused(ErrorCode.FILE_TOO_LARGE, _too_many_pixels(rules, stored_w, stored_h))
         if getattr(image, "n_frames", 1) > 1:
-            raise PictureRefused("UNSUPPORTED_FORMAT", "不支持动画图片，请上传一张静态照片。")
+            raise PictureRefused(ErrorCode.UNSUPPORTED_FORMAT, "不支持动画图片，请上传一张静态照片。")
         try:
             exif = image.getexif()  # for PNG this decodes the pixels (eXIf may follow them)
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
-            raise PictureRefused("NOT_AN_IMAGE", "图片文件不完整或已损坏，请重新选择图片。") from exc
+            raise PictureRefused(ErrorCode.NOT_AN_IMAGE, "图片文件不完整或已损坏，请重新选择图片。") from exc
         orientation = exif.get(0x0112, 1)
         if not isinstance(orientation, int) or orientation not in range(1, 9):
             orientation = 1
         width, height = (stored_h, stored_w) if orientation >= 5 else (stored_w, stored_h)
         if min(width, height) < rules.min_side:
             raise PictureRefused(
-                "IMAGE_TOO_SMALL",
+                ErrorCode.IMAGE_TOO_SMALL,
                 f"图片太小（{width}×{height}），短边至少需要 {rules.min_side} 像素，请拍摄更清晰的照片。",
             )
         thumbnail = _thumbnail(image, kind, rules.thumbnail_side)
@@ -208,7 +212,7 @@ def _thumbnail(image: Image.Image, kind: str, side: int) -> bytes:
             image.draft("RGB", (side, side))
         image.load()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise PictureRefused("NOT_AN_IMAGE", "图片文件不完整或已损坏，请重新选择图片。") from exc
+        raise PictureRefused(ErrorCode.NOT_AN_IMAGE, "图片文件不完整或已损坏，请重新选择图片。") from exc
     upright = ImageOps.exif_transpose(image)
     if upright.mode not in ("RGB", "L"):
         rgba = upright.convert("RGBA")

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.security import hash_password
 from models import Candidate, MaterialCategory, StaffUser
 from models.enums import Role
 from server.demo import load_categories
-from server.security import hash_password
 from tests.service import Service
 
 PASSWORD = "test-pass-2026"

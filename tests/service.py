@@ -16,10 +16,10 @@ import uvicorn
 from starlette.applications import Starlette
 from tortoise.context import TortoiseContext, _current_context
 
+from core.context import Services
+from core.settings import Settings
 from server.app import create_app, uvicorn_options
-from server.context import Services
 from server.database import migrate
-from server.settings import Settings
 from tests.client import GraphQLClient
 from tests.scale.engines import REDIS_URL, SeaweedS3, create_database, drop_database
 

@@ -8,14 +8,13 @@ import signal
 import sys
 from typing import Any, TextIO
 
-from server.settings import Settings
+from core.settings import Settings
 
 
-def cmd_sms_worker(args: argparse.Namespace) -> int:
+def cmd_sms_worker(args: argparse.Namespace, settings: Settings) -> int:
     from server.database import database, migrate
     from server.sms.sender import build_sender
 
-    settings = Settings.from_env()
 
     async def run() -> None:
         await migrate(settings)
@@ -42,11 +41,10 @@ def cmd_sms_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export_results(args: argparse.Namespace) -> int:
+def cmd_export_results(args: argparse.Namespace, settings: Settings) -> int:
     from resolvers.results import export_results
     from server.database import database
 
-    settings = Settings.from_env()
 
     async def run(out: TextIO) -> int:
         async with database(settings):
@@ -61,11 +59,10 @@ def cmd_export_results(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_region_policy(args: argparse.Namespace) -> int:
+def cmd_region_policy(args: argparse.Namespace, settings: Settings) -> int:
     from models import RegionPolicy
     from server.database import database
 
-    settings = Settings.from_env()
     values: dict[str, Any] = {}
     if args.sms_template is not None:
         values["sms_template"] = args.sms_template or None

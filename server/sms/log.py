@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from pathlib import Path
 
+from core.clock import utcnow
 from server.sms.base import DeliveryFailed, Gateway, Outgoing
 
 
@@ -19,7 +19,7 @@ class LogGateway(Gateway):
             log.write(line)
 
     async def deliver(self, item: Outgoing) -> None:
-        at = datetime.now(UTC).isoformat(timespec="seconds")
+        at = utcnow().isoformat(timespec="seconds")
         text = " ".join(item.body.split())
         line = f"{at} SMS to={item.target} key={item.idempotency_key} {text}\n"
         try:

@@ -20,10 +20,10 @@ from datetime import datetime, timedelta
 from tortoise.context import TortoiseContext
 from tortoise.expressions import Q
 
+from core.clock import utcnow
+from core.settings import Settings
 from models import OutboxMessage, ReviewMessage
 from models.notifications import OutboxKind, OutboxStatus
-from resolvers.common import utcnow
-from server.settings import Settings
 from server.sms.base import DeliveryFailed, Gateway, Outgoing
 from server.sms.http import HttpGateway, HttpPoster
 from server.sms.log import LogGateway

@@ -18,9 +18,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from core.security import new_session_id, sign_path, sign_token
 from models import Attachment, AuditEntry, MaterialCategory, ReviewMessage, Session
 from models.enums import Role
-from server.security import new_session_id, sign_path, sign_token
 from tests import operations as op
 from tests.client import FilePart, GraphQLClient
 from tests.conftest import signed_in

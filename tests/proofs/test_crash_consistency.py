@@ -25,11 +25,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from core.security import hash_password
+from core.settings import Settings
 from models import Attachment, Candidate, MaterialCategory
 from server.database import database, migrate
 from server.demo import load_categories
-from server.security import hash_password
-from server.settings import Settings
 from storage import open_store
 from storage.base import ObjectMissing
 from tests import operations as op

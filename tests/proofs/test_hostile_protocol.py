@@ -20,7 +20,7 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from models import MaterialCategory
-from server.pubsub.memory import MemoryBroker
+from pubsub.memory import MemoryBroker
 from tests import operations as op
 from tests.client import GraphQLClient
 from tests.pictures import small_jpeg

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from core.security import read_token, sign_token
 from models import Candidate, LoginFailure, Session
 from models.enums import Role
-from server.security import read_token, sign_token
 from tests import operations as op
 from tests.client import GraphQLClient, Result
 from tests.factories import PASSWORD, make_candidate, make_staff, unique

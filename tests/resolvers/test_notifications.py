@@ -11,7 +11,8 @@ from tortoise.transactions import in_transaction
 
 from models import Candidate, MaterialCategory, OutboxMessage, ReviewMessage, SmsNotice
 from models.enums import MessageKind
-from resolvers.common import candidate_for_update, post_message
+from resolvers.locking import candidate_for_update
+from resolvers.messages import post_message
 from resolvers.notifications import notify
 from tests import operations as op
 from tests.client import FilePart, GraphQLClient

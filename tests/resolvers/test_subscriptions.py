@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 import websockets
 
+from core.security import read_token
 from models import Candidate, MaterialCategory, Session
 from models.enums import MessageKind
-from resolvers.common import candidate_topic, post_message, queue_topic
-from server.security import read_token
+from resolvers.events import candidate_topic, queue_topic
+from resolvers.messages import post_message
 from tests import operations as op
 from tests.client import FilePart, GraphQLClient
 from tests.conftest import signed_in

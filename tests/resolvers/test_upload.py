@@ -21,10 +21,10 @@ import httpx
 import pytest
 from PIL import Image
 
+from core.security import sign_path
 from models import Attachment, AuditEntry, Candidate, MaterialCategory
 from models.enums import AuditAction
 from resolvers.admin import import_categories
-from server.security import sign_path
 from tests import operations as op
 from tests.client import FilePart, GraphQLClient
 from tests.conftest import signed_in

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from redis.asyncio import Redis
 
-from server.settings import Settings
+from core.settings import Settings
 from tests.scale.engines import free_port, stop_process
 
 

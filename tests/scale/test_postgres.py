@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 import tests.operations as op
 from models import Attachment, MaterialCategory
-from resolvers.common import candidate_for_update
+from resolvers.locking import candidate_for_update
 from server.database import database, migrate
 from tests.client import FilePart, GraphQLClient
 from tests.factories import PASSWORD, load_demo_categories, make_candidate

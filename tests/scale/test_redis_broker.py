@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from server.pubsub import open_broker
-from server.pubsub.base import Event, Subscription, is_resubscribed
-from server.pubsub.redis import RedisBroker
+from pubsub import open_broker
+from pubsub.base import Event, Subscription, is_resubscribed
+from pubsub.redis import RedisBroker
 from tests.factories import unique
 from tests.scale.engines import REDIS_URL, OwnRedis, free_port
 
@@ -92,7 +92,7 @@ async def test_publish_with_redis_down_is_logged_not_raised(
     down = broker_for(f"redis://127.0.0.1:{free_port()}/0")
     await down.start()  # starting with Redis down does not fail the service either
     try:
-        with caplog.at_level(logging.WARNING, logger="server.pubsub.redis"):
+        with caplog.at_level(logging.WARNING, logger="pubsub.redis"):
             await asyncio.wait_for(down.publish("candidate:1", {"message_id": 1}), 10)
         assert any("not published" in r.getMessage() for r in caplog.records)
     finally:

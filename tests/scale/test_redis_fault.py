@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 import tests.operations as op
 from models import ReviewMessage
 from models.enums import ReviewStatus
-from server.pubsub.redis import RedisBroker
+from pubsub.redis import RedisBroker
 from tests.client import GraphQLClient
 from tests.factories import PASSWORD, make_candidate, make_staff, unique
 from tests.proofs.support import Tally

@@ -26,10 +26,10 @@ from typing import Any
 import pytest
 import websockets
 
+from core.security import new_session_id, sign_token
 from models import Attachment, Candidate, MaterialCategory, ReviewMessage, Session, StaffUser
 from models.enums import MessageKind, ReviewStatus, Role
-from resolvers.common import candidate_topic, queue_topic
-from server.security import new_session_id, sign_token
+from resolvers.events import candidate_topic, queue_topic
 from tests import operations as op
 from tests.client import FilePart, GraphQLClient, Result
 from tests.factories import PASSWORD, make_candidate, make_staff, unique

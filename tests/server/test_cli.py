@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.security import hash_password, verify_password
 from models.enums import Role
 from resolvers.admin import (
     ImportFailed,
@@ -26,7 +27,6 @@ from resolvers.admin import (
 from schema import export_sdl
 from server.database import database, migrate
 from server.demo import CANDIDATE_PASSWORD, CANDIDATES, STAFF, STAFF_PASSWORD
-from server.security import hash_password, verify_password
 from storage import open_store
 from tests import operations as op
 from tests.client import FilePart

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from server.security import (
+from core.security import (
     check_signed_path,
     hash_password,
     is_password_hash,

@@ -282,7 +282,7 @@ query($id: ID!) { candidate(id: $id) { messages { id kind sms { status attempts 
 
 
 def test_settings_read_sms_switches_from_the_environment(tmp_path: Path) -> None:
-    from server.settings import Settings
+    from core.settings import Settings
 
     settings = Settings.from_env(
         {

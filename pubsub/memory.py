@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from server.pubsub.base import Broker, Event, QueueSubscription, Subscription
+from pubsub.base import Broker, Event, QueueSubscription, Subscription
 
 
 class MemoryBroker(Broker):

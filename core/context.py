@@ -10,10 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
+from core.scope import Scope
+from core.settings import Settings
 from models import Candidate, MaterialCategory, RequirementRule, StaffUser
 from models.enums import Role
-from server.pubsub import Broker
-from server.settings import Settings
+from pubsub import Broker
 from storage import PictureStore
 
 
@@ -42,6 +43,11 @@ class Viewer:
         if self.staff is not None:
             return self.staff.name
         return self.candidate.name if self.candidate is not None else ""
+
+    @property
+    def scope(self) -> Scope | None:
+        """What a member of staff may see; None for candidates (they see only themselves)."""
+        return Scope.of(self.staff) if self.staff is not None else None
 
 
 @dataclass
@@ -74,9 +80,6 @@ class Context:
             rules = await RequirementRule.all()
             self._catalog = Catalog(categories=categories, rules=rules)
         return self._catalog
-
-    def forget_catalog(self) -> None:
-        self._catalog = None
 
     def base_url(self) -> str:
         if self.services.settings.extra.get("public_url"):

@@ -73,11 +73,11 @@ class Broker(abc.ABC):
 
 def open_broker(url: str) -> Broker:
     if url.startswith("memory://"):
-        from server.pubsub.memory import MemoryBroker
+        from pubsub.memory import MemoryBroker
 
         return MemoryBroker()
     if url.startswith(("redis://", "rediss://", "unix://")):
-        from server.pubsub.redis import RedisBroker
+        from pubsub.redis import RedisBroker
 
         return RedisBroker.from_url(url)
     raise ValueError(f"unsupported BROKER_URL: {url!r}")

@@ -22,7 +22,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from server.pubsub.base import (
+from pubsub.base import (
     Broker,
     Event,
     QueueSubscription,

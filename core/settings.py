@@ -1,13 +1,23 @@
-"""Settings from environment variables, with defaults that need nothing installed."""
+"""Settings from environment variables, with defaults that need nothing installed.
+
+Read once, when a process starts and before any library touches the environment (Tortoise
+writes TIMEZONE=UTC into os.environ when it connects), then passed down. Worker processes
+that uvicorn spawns receive the same values through `SETTINGS_ENV` (see `to_json`).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+# The settings a parent process read, handed to the workers it spawns.
+SETTINGS_ENV = "EXAM_REVIEW_SETTINGS_JSON"
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -117,6 +127,27 @@ class Settings:
             ) or cls.verdict_reasons,
         )
         return settings.with_secret()
+
+    def to_json(self) -> str:
+        values = dataclasses.asdict(self)
+        values["var_dir"] = str(self.var_dir)
+        return json.dumps(values, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        values = json.loads(text)
+        values["var_dir"] = Path(values["var_dir"])
+        for f in dataclasses.fields(cls):
+            if isinstance(values.get(f.name), list):
+                values[f.name] = tuple(values[f.name])
+        return cls(**values)
+
+    @classmethod
+    def for_process(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """What a worker process runs with: its parent's settings when it was given them."""
+        env = os.environ if env is None else env
+        handed_down = env.get(SETTINGS_ENV)
+        return cls.from_json(handed_down) if handed_down else cls.from_env(env)
 
     def with_secret(self) -> Settings:
         """Fill in SECRET_KEY from var/secret_key, creating it on first run."""

@@ -1,29 +1,27 @@
-"""Errors a person can fix (values in a payload) and errors of access (GraphQL errors)."""
+"""Errors a person can fix (values in a payload) and errors of access (GraphQL errors).
+
+`ErrorCode` itself lives in `models.enums`, below every layer, so the picture checks in
+`storage/` name their refusals with the same typed codes the API returns.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from graphql import GraphQLError
 
+from models.enums import ErrorCode
 
-class ErrorCode(StrEnum):
-    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
-    RATE_LIMITED = "RATE_LIMITED"
-    LOCKED = "LOCKED"
-    CATEGORY_FULL = "CATEGORY_FULL"
-    CATEGORY_NOT_APPLICABLE = "CATEGORY_NOT_APPLICABLE"
-    UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
-    FILE_TOO_LARGE = "FILE_TOO_LARGE"
-    NOT_AN_IMAGE = "NOT_AN_IMAGE"
-    IMAGE_TOO_SMALL = "IMAGE_TOO_SMALL"
-    REQUIRED_MATERIAL_MISSING = "REQUIRED_MATERIAL_MISSING"
-    PROFILE_INCOMPLETE = "PROFILE_INCOMPLETE"
-    INVALID_PHONE = "INVALID_PHONE"
-    INVALID_INPUT = "INVALID_INPUT"
-    INVALID_STATE = "INVALID_STATE"
-    NOT_FOUND = "NOT_FOUND"
+__all__ = [
+    "AccessError",
+    "BadArgument",
+    "ErrorCode",
+    "Forbidden",
+    "Problem",
+    "Rejected",
+    "Unauthenticated",
+    "not_found",
+]
 
 
 @dataclass(frozen=True)
@@ -70,3 +68,9 @@ class Forbidden(AccessError):
 
     def __init__(self, message: str = "当前账号无权执行此操作。") -> None:
         super().__init__(message)
+
+
+class BadArgument(AccessError):
+    """An argument no well-behaved client sends (a forged cursor, `first` out of range)."""
+
+    code = "BAD_USER_INPUT"

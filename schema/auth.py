@@ -8,16 +8,15 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from core.context import Context
 from resolvers import auth
-from resolvers.errors import Rejected
 from schema.candidates import Candidate, candidate_or_none
 from schema.enums import Role
-from schema.errors import UserError, user_errors
-from server.context import Context
+from schema.errors import Payload, UserError, payload_mutation
 
 
 @strawberry.type
-class LoginPayload:
+class LoginPayload(Payload):
     token: str | None = None
     role: Role | None = None
     expires_at: datetime | None = None
@@ -28,13 +27,10 @@ class LoginPayload:
 
 
 @strawberry.type
-class AccountMutation:
-    @strawberry.mutation(description="Sign in; a candidate's first sign-in activates the account.")
+class AuthMutation:
+    @payload_mutation("Sign in; a candidate's first sign-in activates the account.")
     async def login(self, info: Info[Context, Any], username: str, password: str) -> LoginPayload:
-        try:
-            signed_in = await auth.login(info.context, username, password)
-        except Rejected as rejected:
-            return LoginPayload(errors=user_errors(rejected))
+        signed_in = await auth.login(info.context, username, password)
         return LoginPayload(
             token=signed_in.token,
             role=signed_in.role,
