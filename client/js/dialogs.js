@@ -25,8 +25,14 @@ export function hideBanner() {
   banner.replaceChildren();
 }
 
+let dialogs = 0;
+
+/** Open `content` (a form with an <h2>) as a modal dialog, named by its heading. */
 export function modal(content, { onclose } = {}) {
-  const dialog = h("dialog", { class: "dialog" }, content);
+  dialogs += 1;
+  const title = content.querySelector("h2");
+  title.id = `dialog-title-${dialogs}`;
+  const dialog = h("dialog", { class: "dialog", "aria-labelledby": title.id }, content);
   dialog.addEventListener("close", () => {
     dialog.remove();
     if (onclose) onclose(dialog.returnValue);

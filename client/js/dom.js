@@ -27,7 +27,10 @@ export function section(id) {
   return document.getElementById(id) || h("section", { id });
 }
 
+/** The messages as a list, announced when it appears; null when there are none. */
 export function errorList(messages, extra = {}) {
   if (!messages || !messages.length) return null;
-  return h("ul", { class: "errors", role: "alert", ...extra }, messages.map((m) => h("li", {}, m)));
+  // The alert role goes around the list: on the <ul> itself it would hide that this is a list.
+  return h("div", { role: "alert" },
+    h("ul", { class: "errors", ...extra }, messages.map((m) => h("li", {}, m))));
 }

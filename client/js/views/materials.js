@@ -73,7 +73,10 @@ function materialCard(material) {
   }
   const progress = uploading
     ? h("div", { class: "upload-progress", role: "status" },
-      h("progress", { max: "100", value: String(Math.round(uploading.progress * 100)), id: `progress-${id}` }),
+      h("progress", {
+        max: "100", value: String(Math.round(uploading.progress * 100)), id: `progress-${id}`,
+        "aria-label": `「${category.name}」上传进度`,
+      }),
       h("span", { id: `progress-text-${id}` }, `正在上传 ${Math.round(uploading.progress * 100)}%`),
       h("button", { type: "button", class: "button small secondary", onclick: () => uploading.cancel() }, "取消上传"))
     : null;

@@ -5,6 +5,13 @@ import { errorList, fill, h } from "../dom.js";
 import * as op from "../operations.js";
 import { attempt, editProfile, on, profileSaved, reportErrors, state } from "../store.js";
 
+/** A field's description (its hint, then its errors) and whether it is invalid, for screen readers. */
+function fieldAria(field, hint = null) {
+  const errors = state.fieldErrors[field];
+  const describedBy = [hint, errors ? `${field}-errors` : null].filter(Boolean).join(" ");
+  return { "aria-describedby": describedBy || null, "aria-invalid": errors ? "true" : null };
+}
+
 /** Build the form; what the person typed in the form it replaces is kept. */
 export function render() {
   const box = document.getElementById("profile");
@@ -21,12 +28,14 @@ export function render() {
     h("label", { for: "phone" }, "手机号码", h("span", { class: "req" }, "*")),
     h("input", {
       id: "phone", name: "phone", type: "tel", inputmode: "numeric", maxlength: "11",
-      autocomplete: "tel", value: values.phone, "aria-describedby": "phone-hint",
+      autocomplete: "tel", value: values.phone, ...fieldAria("phone", "phone-hint"),
     }),
     h("p", { class: "hint", id: "phone-hint" }, "审核结果会以短信发送到这个手机号码。"),
     errorList(errors.phone, { id: "phone-errors" }),
     h("label", { for: "address" }, "联系地址", h("span", { class: "req" }, "*")),
-    h("textarea", { id: "address", name: "address", rows: "2", autocomplete: "street-address" }, values.address),
+    h("textarea", {
+      id: "address", name: "address", rows: "2", autocomplete: "street-address", ...fieldAria("address"),
+    }, values.address),
     errorList(errors.address, { id: "address-errors" }),
     h("div", { class: "form-actions" },
       me.profileComplete
