@@ -22,20 +22,24 @@ function blank() {
 /** Read it anywhere; change it only here. */
 export const state = blank();
 
-const listeners = new Map();
+// page: everything, laid out again; standing: status, lock and messages; the rest say themselves.
+const TOPICS = ["page", "notice", "standing", "messages", "profile", "materials", "progress", "live", "signedOut"];
+const listeners = new Map(TOPICS.map((topic) => [topic, []]));
 
-/**
- * Call listener() after each change of `topic`: page (everything, laid out again), notice,
- * standing (status, lock, messages), messages, profile, materials, progress, live, signedOut.
- */
+function listenersOf(topic) {
+  // A misspelt topic would otherwise leave a view silently stale.
+  if (!listeners.has(topic)) throw new Error(`unknown topic: ${topic}`);
+  return listeners.get(topic);
+}
+
+/** Call listener() after each change of `topic`. */
 export function on(topic, listener) {
-  if (!listeners.has(topic)) listeners.set(topic, []);
-  listeners.get(topic).push(listener);
+  listenersOf(topic).push(listener);
 }
 
 function emit(...topics) {
   for (const topic of topics) {
-    for (const listener of listeners.get(topic) || []) listener();
+    for (const listener of listenersOf(topic)) listener();
   }
 }
 
