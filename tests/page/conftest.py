@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 from playwright.async_api import (
@@ -31,6 +32,9 @@ CHROMIUM_FOUND = Path(CHROMIUM).exists()
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 DESKTOP = ViewportSize(width=1280, height=900)
 PHONE = ViewportSize(width=360, height=740)
+# Vendored, so the check runs offline and always with the same rules (see its README.md).
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+BLOCKING_IMPACTS = ("serious", "critical")
 
 # Every wait is bounded; these are generous so a busy machine does not fail a test.
 expect.set_options(timeout=15_000)
@@ -74,10 +78,44 @@ async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
     await opened.close()
 
 
-async def screenshot(page: Page, name: str) -> Path:
+class Violation(TypedDict):
+    id: str
+    help: str
+    impact: str | None
+    nodes: list[str]  # the failing elements' selectors, with their own impact
+
+
+async def check_accessibility(page: Page, state_name: str) -> None:
+    """Run axe-core on the page as it stands; fail listing every serious or critical violation."""
+    if not await page.evaluate("typeof window.axe === 'object'"):
+        await page.add_script_tag(path=str(AXE))
+    violations: list[Violation] = await page.evaluate(
+        """async () => {
+            const result = await axe.run(document, { resultTypes: ["violations"] });
+            return result.violations.map((v) => ({
+                id: v.id,
+                help: v.help,
+                impact: v.impact,
+                nodes: v.nodes.map((n) => `${n.impact}: ${n.target.flat(Infinity).join(" ")}`),
+            }));
+        }"""
+    )
+    blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
+    if blocking:
+        lines = [f"{state_name}: {len(blocking)} serious or critical accessibility violation(s)"]
+        for violation in blocking:
+            lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
+            lines.extend(f"    {node}" for node in violation["nodes"])
+        pytest.fail("\n".join(lines), pytrace=False)
+
+
+async def screenshot(page: Page, name: str, *, accessibility: bool = True) -> Path:
+    """Save the page as it stands, then check it with axe: every state worth a picture is checked."""
     path = SCREENSHOTS / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(path), full_page=True)
+    if accessibility:
+        await check_accessibility(page, name)
     return path
 
 

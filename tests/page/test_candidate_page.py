@@ -65,10 +65,13 @@ async def test_sign_in_profile_upload_and_delete(
 
     # a wrong password is told in plain words; the page stays on the sign-in form
     await page.goto(service.base_url + "/")
+    await expect(page.get_by_role("heading", name="考生登录")).to_be_visible()
+    await screenshot(page, "candidate_sign_in")
     await page.get_by_label("用户名").fill(row.username)
     await page.get_by_label("密码").fill("not-the-password")
     await page.get_by_role("button", name="登录").click()
     await expect(page.locator("#login-error")).to_have_text("用户名或密码错误。")
+    await screenshot(page, "candidate_wrong_password")
 
     # the right one opens the page; an incomplete profile comes first
     await page.get_by_label("密码").fill(PASSWORD)
@@ -78,12 +81,16 @@ async def test_sign_in_profile_upload_and_delete(
     await expect(profile).to_contain_text("审核结果会以短信发送到这个手机号码")
     await expect(page.locator("#materials")).to_contain_text("完善个人信息后即可上传材料")
     assert await page.evaluate("sessionStorage.getItem('exam-review.token')")
+    await screenshot(page, "candidate_profile_first")
 
     # the server's field errors show under the field at fault
     await page.locator("#phone").fill("12345")
     await page.locator("#address").fill("济南市历下区经十路 1 号")
     await page.get_by_role("button", name="保存").click()
     await expect(page.locator("#phone-errors")).to_have_text("手机号码应为 11 位大陆手机号，以 1 开头。")
+    await expect(page.locator("#phone")).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#phone")).to_have_attribute("aria-describedby", "phone-hint phone-errors")
+    await screenshot(page, "candidate_profile_errors")
     await page.locator("#phone").fill("13912345678")
     await page.get_by_role("button", name="保存").click()
     await expect(page.locator("#profile")).to_have_count(0)
@@ -104,6 +111,7 @@ async def test_sign_in_profile_upload_and_delete(
     await expect(id_card).to_contain_text("请上传与报名相一致的有效身份证件正反面照片")
     await expect(id_card.locator("figure.example figcaption")).to_have_text("示例")
     assert await id_card.locator("figure.example img").evaluate("img => img.naturalWidth") > 0
+    await screenshot(page, "candidate_materials")
 
     # front, then back; after the first the slot says 可传下一张, after the second it is gone
     dialog_text = ""
@@ -111,6 +119,7 @@ async def test_sign_in_profile_upload_and_delete(
     dialog = page.locator("dialog.dialog[open]")
     await expect(dialog.locator(".size-after")).to_contain_text("无需处理")
     dialog_text = await dialog.inner_text()
+    await screenshot(page, "candidate_preview_as_is")
     await dialog.get_by_role("button", name="确认上传").click()
     await expect(id_card.locator("figure.picture")).to_have_count(1)
     await expect(id_card.locator(".slot")).to_contain_text("可传下一张")
@@ -118,6 +127,13 @@ async def test_sign_in_profile_upload_and_delete(
     await expect(id_card.locator("figure.picture")).to_have_count(2)
     await expect(id_card.locator(".slot")).to_have_count(0)
     await expect(id_card.locator(".material-state")).to_have_text("2/2 张")
+    # a picture opens full size in a dialog named after it
+    await id_card.locator("figure.picture .tile-button").first.click()
+    viewer = page.get_by_role("dialog", name="「身份证明」第 1 张")
+    await expect(viewer.locator("img")).to_be_visible()
+    await screenshot(page, "candidate_view_picture")
+    await viewer.get_by_role("button", name="关闭").click()
+    await expect(page.locator("dialog.dialog[open]")).to_have_count(0)
     assert f"原图大小：{round(len(small_jpeg(11)) / 1024)} KB" in dialog_text
     # the stored bytes are exactly what was chosen (an upright picture under the limit is sent as is)
     pictures = await stored(service, row.id, categories["ID"])
@@ -131,6 +147,7 @@ async def test_sign_in_profile_upload_and_delete(
         FilePayload(name="anim.gif", mimeType="image/gif", buffer=gif())
     )
     await expect(edu.locator(".card-errors")).to_have_text("不支持 GIF 格式，请上传 jpg、png 格式的照片。")
+    await screenshot(page, "candidate_refused_file")
     await expect(page.locator("dialog.dialog[open]")).to_have_count(0)
     assert await stored(service, row.id, categories["EDU"]) == []
 
@@ -139,6 +156,7 @@ async def test_sign_in_profile_upload_and_delete(
     await first.get_by_role("button", name="删除「身份证明」第 1 张").click()
     confirm = page.locator("dialog.dialog[open]")
     await expect(confirm).to_contain_text("确定删除「身份证明」第 1 张吗？")
+    await screenshot(page, "candidate_confirm_delete")
     await confirm.get_by_role("button", name="取消").click()
     await expect(id_card.locator("figure.picture")).to_have_count(2)
     await first.get_by_role("button", name="删除「身份证明」第 1 张").click()
@@ -153,6 +171,7 @@ async def test_sign_in_profile_upload_and_delete(
     # 退出 forgets the token and shows the sign-in form again
     await page.get_by_role("button", name="退出").click()
     await expect(page.get_by_role("heading", name="考生登录")).to_be_visible()
+    await screenshot(page, "candidate_signed_out")
     assert await page.evaluate("sessionStorage.getItem('exam-review.token')") is None
     assert errors.unexpected() == []
 
@@ -237,6 +256,7 @@ async def test_submit_locks_and_a_return_arrives_live(
     await page.get_by_role("button", name="提交审核").click()
     confirm = page.locator("dialog.dialog[open]")
     await expect(confirm).to_contain_text("全部材料将被锁定")
+    await screenshot(page, "candidate_confirm_submit")
     await confirm.get_by_role("button", name="确定提交").click()
 
     await expect(page.locator("#lock-line")).to_have_text(LOCK_LINE)
@@ -248,6 +268,7 @@ async def test_submit_locks_and_a_return_arrives_live(
     await expect(page.locator("figure.picture .tile-lock")).to_have_count(4)
     first_message = page.locator(".message-list .message").first
     await expect(first_message).to_contain_text("上报完成，内容已锁定。")
+    await screenshot(page, "candidate_submitted")
     await page.evaluate("window.sameDocument = true")
 
     # an examiner judges the back of the ID card and returns 身份证明 only
@@ -285,6 +306,7 @@ async def test_submit_locks_and_a_return_arrives_live(
     await screenshot(page, "candidate_live_return")
     await page.get_by_role("button", name="全部标为已读").click()
     await expect(page.locator(".unread-badge")).to_have_count(0)
+    await screenshot(page, "candidate_all_read")
     with service.db():
         assert not await ReviewMessage.filter(candidate_id=row.id, read_at=None).exists()
     assert errors.unexpected() == []
@@ -328,6 +350,7 @@ async def test_submit_without_profile_points_at_the_fields(
     await page.locator("dialog.dialog[open]").get_by_role("button", name="确定提交").click()
     await expect(page.locator("#phone-errors")).to_have_text("请先填写手机号码。")
     await expect(page.locator("#address-errors")).to_have_text("请先填写联系地址。")
+    await screenshot(page, "candidate_submit_without_profile")
 
 
 async def test_phone_sized_screen(
@@ -346,8 +369,17 @@ async def test_phone_sized_screen(
     try:
         page = await context.new_page()
         errors = PageErrors(page)
+        await page.goto(service.base_url + "/")
+        await expect(page.get_by_role("heading", name="考生登录")).to_be_visible()
+        await screenshot(page, "candidate_phone_sign_in")
         await sign_in(page, service.base_url, row.username, PASSWORD)
         await expect(page.locator(".message-list")).to_contain_text("请尽快上传学历证明。")
+        # the preview dialog fits the phone too; cancelling it sends nothing
+        await card(page, "EDU").locator("input[type=file]").set_input_files(jpeg_file("x.jpg", small_jpeg(43)))
+        await expect(page.locator("dialog.dialog[open] .preview-image")).to_be_visible()
+        await screenshot(page, "candidate_phone_preview")
+        await page.locator("dialog.dialog[open]").get_by_role("button", name="取消").click()
+        await expect(page.locator("dialog.dialog[open]")).to_have_count(0)
         await choose_and_confirm(page, "ID", "back.jpg", small_jpeg(42))
         await expect(card(page, "ID").locator("figure.picture")).to_have_count(2)
         # nothing is wider than the phone: no sideways scrolling

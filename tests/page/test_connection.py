@@ -100,6 +100,7 @@ async def test_bad_gateway_offers_retry(
     banner = page.locator("#banner")
     await expect(banner).to_contain_text("服务器暂时无法处理请求（502），请稍后重试。")
     await expect(page.locator(".message-list")).to_contain_text("请上传清晰的身份证反面。")
+    await screenshot(page, "connection_bad_gateway")
 
     relay.set_line(Line.UP)
     await banner.get_by_role("button", name="重试").click()
@@ -132,6 +133,7 @@ async def test_upload_shows_progress_and_can_be_cancelled(
     await progress.get_by_role("button", name="取消上传").click()
     await expect(id_card.locator(".card-notice")).to_have_text("已取消上传。")
     await expect(progress).to_have_count(0)
+    await screenshot(page, "upload_cancelled")
     with service.db():
         assert not await Attachment.filter(candidate_id=row.id).exists()
 
