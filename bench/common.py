@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.pictures import photo  # noqa: E402
+from tests.helpers.pictures import photo  # noqa: E402
 
 BIN = Path(sys.executable).parent
 EXAM_REVIEW = str(BIN / "exam-review")

@@ -26,7 +26,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.pictures import photo  # noqa: E402
+from tests.helpers.pictures import photo  # noqa: E402
 
 UPLOAD = (
     "mutation($c: ID!, $f: Upload!) { uploadAttachment(categoryId: $c, file: $f)"

@@ -70,6 +70,10 @@ class Broker(abc.ABC):
         they may have missed from the database.
         """
 
+    @abc.abstractmethod
+    def subscriber_count(self, topic: str) -> int:
+        """Subscriptions of topic open in this process (live subscriptions, for tests and metrics)."""
+
 
 def open_broker(url: str) -> Broker:
     if url.startswith("memory://"):

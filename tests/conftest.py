@@ -8,9 +8,22 @@ from pathlib import Path
 import pytest
 
 from models import MaterialCategory
-from tests.client import GraphQLClient
-from tests.factories import PASSWORD, load_demo_categories, make_candidate, make_staff
-from tests.service import STACK, ScaleStack, Service, start_service, test_settings, use_stack
+from tests.helpers.accounts import (
+    SignedInCandidate,
+    SignedInStaff,
+    candidate_signed_in,
+    staff_signed_in,
+)
+from tests.helpers.client import GraphQLClient
+from tests.helpers.factories import load_demo_categories
+from tests.helpers.service import (
+    STACK,
+    ScaleStack,
+    Service,
+    start_service,
+    test_settings,
+    use_stack,
+)
 
 
 @pytest.fixture(scope="session")
@@ -56,30 +69,22 @@ async def anonymous(service: Service) -> AsyncIterator[GraphQLClient]:
     await client.aclose()
 
 
-async def signed_in(service: Service, username: str) -> GraphQLClient:
-    anonymous = service.client()
-    try:
-        return await anonymous.login(username, PASSWORD)
-    finally:
-        await anonymous.aclose()
-
-
 @pytest.fixture
-async def candidate_client(service: Service, categories: dict[str, MaterialCategory]) -> GraphQLClient:
+async def candidate_client(
+    service: Service, categories: dict[str, MaterialCategory]
+) -> AsyncIterator[SignedInCandidate]:
     """A signed-in candidate of 山东省/济南 with a complete profile."""
-    row = await make_candidate(service)
-    client = await signed_in(service, row.username)
-    client.candidate = row  # type: ignore[attr-defined]
-    return client
+    signed = await candidate_signed_in(service)
+    yield signed
+    await signed.client.aclose()
 
 
 @pytest.fixture
-async def examiner_client(service: Service) -> GraphQLClient:
+async def examiner_client(service: Service) -> AsyncIterator[SignedInStaff]:
     """A signed-in examiner of 山东省/济南."""
-    row = await make_staff(service)
-    client = await signed_in(service, row.username)
-    client.staff = row  # type: ignore[attr-defined]
-    return client
+    signed = await staff_signed_in(service)
+    yield signed
+    await signed.client.aclose()
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -7,12 +7,12 @@ import re
 import httpx
 
 from models import MaterialCategory
-from tests import operations as op
-from tests.client import FilePart
-from tests.conftest import signed_in
-from tests.factories import make_candidate, make_staff
-from tests.pictures import small_jpeg
-from tests.service import Service
+from tests.helpers import operations as op
+from tests.helpers.accounts import signed_in
+from tests.helpers.client import FilePart
+from tests.helpers.factories import make_candidate, make_staff
+from tests.helpers.pictures import small_jpeg
+from tests.helpers.service import Service
 
 
 def jpeg(seed: int) -> dict[str, FilePart]:

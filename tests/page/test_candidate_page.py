@@ -11,14 +11,14 @@ from PIL import Image
 from playwright.async_api import Browser, BrowserContext, FilePayload, Locator, Page, expect
 
 from models import Attachment, MaterialCategory, ReviewMessage
-from tests import operations as op
-from tests.client import FilePart
-from tests.conftest import signed_in
-from tests.factories import PASSWORD, make_candidate, make_staff
+from tests.helpers import operations as op
+from tests.helpers.accounts import signed_in
+from tests.helpers.client import FilePart
+from tests.helpers.factories import PASSWORD, make_candidate, make_staff
+from tests.helpers.pictures import gif, photo, small_jpeg
+from tests.helpers.service import Service, start_service
+from tests.helpers.service import test_settings as settings_for
 from tests.page.conftest import PHONE, PageErrors, open_context, screenshot, sign_in
-from tests.pictures import gif, photo, small_jpeg
-from tests.service import Service, start_service
-from tests.service import test_settings as settings_for
 
 LOCK_LINE = re.compile(r"^\d{4}/\d{1,2}/\d{1,2} \d{2}:\d{2}:\d{2} 上报完成，内容已锁定。$")
 

@@ -10,9 +10,9 @@ from graphql import build_schema, parse, validate
 from playwright.async_api import BrowserContext, Page, expect
 
 from server.app import CLIENT_DIR
-from tests.factories import PASSWORD, make_candidate, make_staff
+from tests.helpers.factories import PASSWORD, make_candidate, make_staff
+from tests.helpers.service import Service
 from tests.page.conftest import PageErrors, screenshot
-from tests.service import Service
 
 EXAMINER_OPERATIONS = sorted(
     (CLIENT_DIR / "examiner").glob("*.graphql"), key=lambda p: (int(p.name.split("-")[0]), p.name)

@@ -3,7 +3,7 @@
 After every SIGKILL and restart, every upload a client saw succeed is present and intact,
 every delete a client saw succeed is gone, no row lacks its bytes, and the orphan sweep
 (by hand, and at start) removes bytes without a row and says so. It runs on whichever stack
-`tests.service.test_settings` gives (SQLite + folder by default).
+`tests.helpers.service.test_settings` gives (SQLite + folder by default).
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ from server.database import database, migrate
 from server.demo import load_categories
 from storage import open_store
 from storage.base import ObjectMissing
-from tests import operations as op
-from tests.client import FilePart, GraphQLClient
-from tests.factories import PASSWORD, unique
-from tests.pictures import small_jpeg
-from tests.proofs.support import Tally
-from tests.service import test_settings as settings_for
+from tests.helpers import operations as op
+from tests.helpers.client import FilePart, GraphQLClient
+from tests.helpers.factories import PASSWORD, unique
+from tests.helpers.pictures import small_jpeg
+from tests.helpers.raw import Tally
+from tests.helpers.service import test_settings as settings_for
 
 KILLS = 5
 UPLOADERS = 6

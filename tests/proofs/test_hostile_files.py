@@ -13,13 +13,13 @@ import pytest
 from PIL import Image, ImageDraw
 
 from models import Attachment, MaterialCategory
-from tests import operations as op
-from tests.client import FilePart, GraphQLClient
-from tests.conftest import signed_in
-from tests.factories import make_candidate
-from tests.pictures import photo, small_jpeg
-from tests.proofs.support import STORED_KEY, TIMEOUT
-from tests.service import Service
+from tests.helpers import operations as op
+from tests.helpers.accounts import signed_in
+from tests.helpers.client import FilePart, GraphQLClient
+from tests.helpers.factories import make_candidate
+from tests.helpers.pictures import photo, small_jpeg
+from tests.helpers.raw import STORED_KEY, TIMEOUT
+from tests.helpers.service import Service
 
 # --- the corpus ----------------------------------------------------------------------------
 

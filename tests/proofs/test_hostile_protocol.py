@@ -21,10 +21,10 @@ from websockets.exceptions import ConnectionClosed
 
 from models import MaterialCategory
 from pubsub.memory import MemoryBroker
-from tests import operations as op
-from tests.client import GraphQLClient
-from tests.pictures import small_jpeg
-from tests.proofs.support import (
+from tests.helpers import operations as op
+from tests.helpers.accounts import SignedInCandidate, SignedInStaff
+from tests.helpers.pictures import small_jpeg
+from tests.helpers.raw import (
     TIMEOUT,
     field_part,
     file_part,
@@ -33,8 +33,8 @@ from tests.proofs.support import (
     raw_exchange,
     status_of,
 )
-from tests.service import Service, start_service
-from tests.service import test_settings as settings_for
+from tests.helpers.service import Service, start_service
+from tests.helpers.service import test_settings as settings_for
 
 UPLOAD_OPERATIONS = {"query": op.UPLOAD, "variables": {"categoryId": "1", "file": None}}
 GOOD_MAP = {"0": ["variables.file"]}
@@ -152,18 +152,18 @@ BROKEN_MULTIPART: dict[str, Callable[[str], tuple[bytes, str]]] = {
 @pytest.mark.parametrize("case", list(BROKEN_MULTIPART))
 async def test_broken_multipart_is_refused_with_a_4xx_or_typed_error(
     service: Service,
-    candidate_client: GraphQLClient,
+    candidate_client: SignedInCandidate,
     categories: dict[str, MaterialCategory],
     case: str,
 ) -> None:
     body, content_type = BROKEN_MULTIPART[case](str(categories["EDU"].id))
-    response = await post_raw(service, body, content_type, candidate_client.token)
+    response = await post_raw(service, body, content_type, candidate_client.client.token)
     typed_or_4xx(response)
     await still_serving(service)
 
 
 async def test_extra_parts_are_ignored_and_the_mapped_file_still_counts(
-    service: Service, candidate_client: GraphQLClient, categories: dict[str, MaterialCategory]
+    service: Service, candidate_client: SignedInCandidate, categories: dict[str, MaterialCategory]
 ) -> None:
     body, content_type = multipart(
         [
@@ -174,7 +174,7 @@ async def test_extra_parts_are_ignored_and_the_mapped_file_still_counts(
             field_part("2", "extra"),
         ]
     )
-    response = await post_raw(service, body, content_type, candidate_client.token)
+    response = await post_raw(service, body, content_type, candidate_client.client.token)
     assert response.status_code == 200, response.text
     payload = response.json()["data"]["uploadAttachment"]
     assert payload["errors"] == []
@@ -186,7 +186,7 @@ async def test_extra_parts_are_ignored_and_the_mapped_file_still_counts(
 
 
 async def test_a_body_over_the_cap_sent_chunked_without_length_is_cut_off(
-    service: Service, candidate_client: GraphQLClient
+    service: Service, candidate_client: SignedInCandidate
 ) -> None:
     sent = 0
 
@@ -199,7 +199,7 @@ async def test_a_body_over_the_cap_sent_chunked_without_length_is_cut_off(
             yield b"\xff" * 65536
 
     headers = {
-        "Authorization": f"Bearer {candidate_client.token}",
+        "Authorization": f"Bearer {candidate_client.client.token}",
         "Content-Type": "multipart/form-data; boundary=x",
     }
     async with httpx.AsyncClient(base_url=service.base_url, timeout=TIMEOUT) as http:
@@ -397,11 +397,11 @@ ANSWERED = {"deep introspection", "many variables"}
 
 @pytest.mark.parametrize("case", list(HOSTILE_JSON))
 async def test_hostile_json_and_documents_get_a_4xx_or_typed_error(
-    service: Service, candidate_client: GraphQLClient, case: str
+    service: Service, candidate_client: SignedInCandidate, case: str
 ) -> None:
     body, content_type = HOSTILE_JSON[case]
     started = time.monotonic()
-    response = await post_raw(service, body, content_type, candidate_client.token)
+    response = await post_raw(service, body, content_type, candidate_client.client.token)
     assert time.monotonic() - started < 15
     if case == "oversized variable under the body cap":
         assert response.status_code == 200
@@ -416,13 +416,13 @@ async def test_hostile_json_and_documents_get_a_4xx_or_typed_error(
 
 
 async def test_real_fields_cannot_nest_past_the_depth_limit(
-    service: Service, examiner_client: GraphQLClient
+    service: Service, examiner_client: SignedInStaff
 ) -> None:
     """The object types have no cycles, so the deepest real document stays under the limit."""
     deepest = (
         "{ reviewQueue { edges { node { materials { attachments { category { id } } } } } } }"
     )
-    result = await examiner_client.execute(deepest)
+    result = await examiner_client.client.execute(deepest)
     assert result.errors == [] and result.data is not None
     assert service.settings.max_query_depth >= 7
 
@@ -456,16 +456,16 @@ async def close_code(socket: Any, within: float = 10) -> int | None:
 
 
 async def test_ws_subscribe_before_connection_init_is_closed_4401(
-    service: Service, candidate_client: GraphQLClient
+    service: Service, candidate_client: SignedInCandidate
 ) -> None:
     async with websockets.connect(ws_url(service), subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": op.REVIEW_EVENTS}}))
         assert await close_code(ws) == 4401
 
 
-async def test_ws_a_second_init_is_closed_4429(service: Service, candidate_client: GraphQLClient) -> None:
+async def test_ws_a_second_init_is_closed_4429(service: Service, candidate_client: SignedInCandidate) -> None:
     async with websockets.connect(ws_url(service), subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
-        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {candidate_client.token}"}}
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {candidate_client.client.token}"}}
         await ws.send(json.dumps(init))
         assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
         await ws.send(json.dumps(init))
@@ -493,10 +493,10 @@ async def test_ws_init_without_a_valid_token_is_refused(service: Service) -> Non
     ids=["unknown type", "legacy start", "no type", "not JSON", "a list", "no id", "bad payload"],
 )
 async def test_ws_unknown_or_malformed_messages_close_4400(
-    service: Service, candidate_client: GraphQLClient, message: Any
+    service: Service, candidate_client: SignedInCandidate, message: Any
 ) -> None:
     async with websockets.connect(ws_url(service), subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
-        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {candidate_client.token}"}}
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {candidate_client.client.token}"}}
         await ws.send(json.dumps(init))
         assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
         await ws.send(message if isinstance(message, str) else json.dumps(message))
@@ -505,12 +505,12 @@ async def test_ws_unknown_or_malformed_messages_close_4400(
 
 
 async def test_ws_a_huge_frame_is_refused_and_the_server_lives(
-    service: Service, candidate_client: GraphQLClient
+    service: Service, candidate_client: SignedInCandidate
 ) -> None:
     async with websockets.connect(
         ws_url(service), subprotocols=["graphql-transport-ws"], max_size=None  # type: ignore[list-item]
     ) as ws:
-        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {candidate_client.token}"}}
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {candidate_client.client.token}"}}
         await ws.send(json.dumps(init))
         assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
         # Over the frame cap (the body cap, 1 MiB): closed with 1009 (message too big).
@@ -518,7 +518,7 @@ async def test_ws_a_huge_frame_is_refused_and_the_server_lives(
             await ws.send("x" * (service.settings.max_body_bytes + 1024 * 1024))
         assert await close_code(ws, within=20) == 1009
     async with websockets.connect(ws_url(service), subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
-        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {candidate_client.token}"}}
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {candidate_client.client.token}"}}
         await ws.send(json.dumps(init))
         assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
         # A 700 KB subscription document under the frame cap hits the token limit instead.
@@ -536,13 +536,13 @@ async def test_ws_a_huge_frame_is_refused_and_the_server_lives(
 
 
 async def test_ws_hundreds_of_subscriptions_on_one_socket_are_capped_and_released(
-    service: Service, candidate_client: GraphQLClient
+    service: Service, candidate_client: SignedInCandidate
 ) -> None:
-    candidate_id = candidate_client.candidate.id  # type: ignore[attr-defined]
+    candidate_id = candidate_client.row.id
     topic = f"candidate:{candidate_id}"
     broker = service.services.broker
     async with websockets.connect(ws_url(service), subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
-        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {candidate_client.token}"}}
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {candidate_client.client.token}"}}
         await ws.send(json.dumps(init))
         assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
         for i in range(300):
@@ -562,7 +562,7 @@ async def test_ws_hundreds_of_subscriptions_on_one_socket_are_capped_and_release
         if isinstance(broker, MemoryBroker):
             assert broker.subscriber_count(topic) == accepted
         # The socket still works for the subscriptions it holds: one event reaches each.
-        result = await candidate_client.execute(op.MARK_READ)
+        result = await candidate_client.client.execute(op.MARK_READ)
         assert result.status_code == 200
         await still_serving(service)
     if isinstance(broker, MemoryBroker):

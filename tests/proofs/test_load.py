@@ -25,13 +25,13 @@ import pytest
 from models import ReviewMessage
 from models.enums import Role
 from resolvers.admin import add_staff_user
-from tests import operations as op
-from tests.client import FilePart, GraphQLClient
-from tests.factories import PASSWORD
-from tests.pictures import small_jpeg
-from tests.proofs.support import Tally
+from tests.helpers import operations as op
+from tests.helpers.client import FilePart, GraphQLClient
+from tests.helpers.factories import PASSWORD
+from tests.helpers.pictures import small_jpeg
+from tests.helpers.raw import Tally
+from tests.helpers.service import test_settings as settings_for
 from tests.proofs.test_crash_consistency import Server, Uploader, _orm, prepare_world
-from tests.service import test_settings as settings_for
 
 PICTURES = [small_jpeg(seed) for seed in range(300, 304)]
 PAGE = 4096

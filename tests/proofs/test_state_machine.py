@@ -28,13 +28,13 @@ from hypothesis.stateful import (
 from models import Attachment, AuditEntry, MaterialCategory, ReviewMessage
 from models.enums import AuditAction, MessageKind, Role
 from storage.base import ObjectMissing
-from tests import operations as op
-from tests.client import FilePart, GraphQLClient
-from tests.conftest import signed_in
-from tests.factories import make_candidate, make_staff, unique
-from tests.pictures import small_jpeg
-from tests.proofs.support import Tally
-from tests.service import Service
+from tests.helpers import operations as op
+from tests.helpers.accounts import signed_in
+from tests.helpers.client import FilePart, GraphQLClient
+from tests.helpers.factories import make_candidate, make_staff, unique
+from tests.helpers.pictures import small_jpeg
+from tests.helpers.raw import Tally
+from tests.helpers.service import Service
 
 T = TypeVar("T")
 TRANSITIONS = {

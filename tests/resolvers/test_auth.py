@@ -11,11 +11,11 @@ import pytest
 from core.security import read_token, sign_token
 from models import Candidate, LoginFailure, Session
 from models.enums import Role
-from tests import operations as op
-from tests.client import GraphQLClient, Result
-from tests.factories import PASSWORD, make_candidate, make_staff, unique
-from tests.service import Service, start_service
-from tests.service import test_settings as service_settings
+from tests.helpers import operations as op
+from tests.helpers.client import GraphQLClient, Result
+from tests.helpers.factories import PASSWORD, make_candidate, make_staff, unique
+from tests.helpers.service import Service, start_service
+from tests.helpers.service import test_settings as service_settings
 
 UNAUTHENTICATED = ["UNAUTHENTICATED"]
 

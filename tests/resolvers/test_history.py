@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 from models import MaterialCategory
 from models.enums import ReviewStatus
-from tests import operations as op
-from tests.client import FilePart
-from tests.conftest import signed_in
-from tests.factories import make_candidate, make_staff, unique
-from tests.pictures import small_jpeg
-from tests.service import Service
+from tests.helpers import operations as op
+from tests.helpers.accounts import signed_in
+from tests.helpers.client import FilePart
+from tests.helpers.factories import make_candidate, make_staff, unique
+from tests.helpers.pictures import small_jpeg
+from tests.helpers.service import Service
 
 HISTORY = """
 query($id: ID!) { candidate(id: $id) { history {

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from models import Candidate, MaterialCategory, ReviewMessage
-from tests import operations as op
-from tests.client import GraphQLClient
-from tests.conftest import signed_in
-from tests.factories import make_candidate
-from tests.resolvers.test_upload import codes, fill_required, submit
-from tests.service import Service
+from tests.helpers import operations as op
+from tests.helpers.accounts import SignedInCandidate, SignedInStaff, signed_in
+from tests.helpers.client import GraphQLClient
+from tests.helpers.factories import make_candidate
+from tests.helpers.flows import codes, fill_required, submit
+from tests.helpers.service import Service
 
 MESSAGES = """
 query($first: Int) {
@@ -32,17 +32,16 @@ async def mark(client: GraphQLClient, ids: list[str] | None) -> dict[str, Any]:
 
 
 async def with_messages(
-    service: Service, client: GraphQLClient, examiner_client: GraphQLClient, feedback: int
+    service: Service, candidate: SignedInCandidate, examiner: GraphQLClient, feedback: int
 ) -> list[str]:
     """Submit (one SYSTEM message) then `feedback` examiner messages; bodies oldest first."""
-    await fill_required(client)
-    await submit(client)
-    candidate: Candidate = client.candidate  # type: ignore[attr-defined]
+    await fill_required(candidate.client)
+    await submit(candidate.client)
     bodies = []
     for number in range(1, feedback + 1):
         body = f"第 {number} 条反馈：请注意查看。"
         sent = (
-            await examiner_client.execute(op.FEEDBACK, {"id": str(candidate.id), "body": body})
+            await examiner.execute(op.FEEDBACK, {"id": candidate.id, "body": body})
         ).payload("sendFeedback")
         assert sent["errors"] == []
         bodies.append(body)
@@ -58,16 +57,16 @@ async def read_at(service: Service, candidate_id: int) -> dict[str, bool]:
 async def test_newest_first_with_first_argument(
     service: Service,
     categories: dict[str, MaterialCategory],
-    candidate_client: GraphQLClient,
-    examiner_client: GraphQLClient,
+    candidate_client: SignedInCandidate,
+    examiner_client: SignedInStaff,
 ) -> None:
-    bodies = await with_messages(service, candidate_client, examiner_client, feedback=3)
-    everything = await messages(candidate_client)
+    bodies = await with_messages(service, candidate_client, examiner_client.client, feedback=3)
+    everything = await messages(candidate_client.client)
     listed = everything["messages"]
     assert [m["body"] for m in listed[:3]] == bodies[::-1]
     assert listed[3]["kind"] == "SYSTEM" and listed[3]["authorName"] == "系统"
     assert [m["kind"] for m in listed[:3]] == ["FEEDBACK"] * 3
-    assert listed[0]["authorName"] == examiner_client.staff.name  # type: ignore[attr-defined]
+    assert listed[0]["authorName"] == examiner_client.row.name
     ids = [int(m["id"]) for m in listed]
     assert ids == sorted(ids, reverse=True) and len(ids) == 4
     created = [m["createdAt"] for m in listed]
@@ -75,68 +74,67 @@ async def test_newest_first_with_first_argument(
     assert everything["unreadMessageCount"] == 4
     assert all(m["readAt"] is None for m in listed)
 
-    assert [m["id"] for m in (await messages(candidate_client, first=2))["messages"]] == [
+    assert [m["id"] for m in (await messages(candidate_client.client, first=2))["messages"]] == [
         m["id"] for m in listed[:2]
     ]
-    assert (await messages(candidate_client, first=1))["messages"] == listed[:1]
-    assert (await messages(candidate_client, first=0))["messages"] == []
-    assert (await messages(candidate_client, first=-5))["messages"] == []
-    assert (await messages(candidate_client, first=1000))["messages"] == listed
+    assert (await messages(candidate_client.client, first=1))["messages"] == listed[:1]
+    assert (await messages(candidate_client.client, first=0))["messages"] == []
+    assert (await messages(candidate_client.client, first=-5))["messages"] == []
+    assert (await messages(candidate_client.client, first=1000))["messages"] == listed
 
 
-async def test_a_new_candidate_has_no_messages(candidate_client: GraphQLClient) -> None:
-    assert await messages(candidate_client) == {"unreadMessageCount": 0, "messages": []}
-    assert await mark(candidate_client, None) == {"unreadMessageCount": 0, "errors": []}
+async def test_a_new_candidate_has_no_messages(candidate_client: SignedInCandidate) -> None:
+    assert await messages(candidate_client.client) == {"unreadMessageCount": 0, "messages": []}
+    assert await mark(candidate_client.client, None) == {"unreadMessageCount": 0, "errors": []}
 
 
 async def test_mark_some_by_id_then_all(
     service: Service,
     categories: dict[str, MaterialCategory],
-    candidate_client: GraphQLClient,
-    examiner_client: GraphQLClient,
+    candidate_client: SignedInCandidate,
+    examiner_client: SignedInStaff,
 ) -> None:
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
-    await with_messages(service, candidate_client, examiner_client, feedback=3)
-    listed = (await messages(candidate_client))["messages"]
+    row: Candidate = candidate_client.row
+    await with_messages(service, candidate_client, examiner_client.client, feedback=3)
+    listed = (await messages(candidate_client.client))["messages"]
     chosen = [listed[0]["id"], listed[2]["id"]]
 
-    assert await mark(candidate_client, chosen) == {"unreadMessageCount": 2, "errors": []}
+    assert await mark(candidate_client.client, chosen) == {"unreadMessageCount": 2, "errors": []}
     state = await read_at(service, row.id)
     assert {i for i, read in state.items() if read} == set(chosen)
-    after = await messages(candidate_client)
+    after = await messages(candidate_client.client)
     assert after["unreadMessageCount"] == 2
     assert [m["readAt"] is not None for m in after["messages"]] == [True, False, True, False]
 
     # marking read ones again changes nothing, and an empty list marks nothing
     first_read_at = after["messages"][0]["readAt"]
-    assert await mark(candidate_client, [chosen[0]]) == {"unreadMessageCount": 2, "errors": []}
-    assert (await messages(candidate_client))["messages"][0]["readAt"] == first_read_at
-    assert await mark(candidate_client, []) == {"unreadMessageCount": 2, "errors": []}
+    assert await mark(candidate_client.client, [chosen[0]]) == {"unreadMessageCount": 2, "errors": []}
+    assert (await messages(candidate_client.client))["messages"][0]["readAt"] == first_read_at
+    assert await mark(candidate_client.client, []) == {"unreadMessageCount": 2, "errors": []}
     assert sum((await read_at(service, row.id)).values()) == 2
 
-    assert await mark(candidate_client, None) == {"unreadMessageCount": 0, "errors": []}
+    assert await mark(candidate_client.client, None) == {"unreadMessageCount": 0, "errors": []}
     assert all((await read_at(service, row.id)).values())
-    assert (await messages(candidate_client))["unreadMessageCount"] == 0
+    assert (await messages(candidate_client.client))["unreadMessageCount"] == 0
 
 
 async def test_another_candidates_message_is_not_found_and_nothing_is_marked(
     service: Service,
     categories: dict[str, MaterialCategory],
-    candidate_client: GraphQLClient,
-    examiner_client: GraphQLClient,
+    candidate_client: SignedInCandidate,
+    examiner_client: SignedInStaff,
 ) -> None:
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
-    await with_messages(service, candidate_client, examiner_client, feedback=1)
-    own = [m["id"] for m in (await messages(candidate_client))["messages"]]
+    row: Candidate = candidate_client.row
+    await with_messages(service, candidate_client, examiner_client.client, feedback=1)
+    own = [m["id"] for m in (await messages(candidate_client.client))["messages"]]
 
     other = await make_candidate(service)
     other_client = await signed_in(service, other.username)
-    other_client.candidate = other  # type: ignore[attr-defined]
-    await with_messages(service, other_client, examiner_client, feedback=1)
+    await with_messages(service, SignedInCandidate(other_client, other), examiner_client.client, feedback=1)
     theirs = [m["id"] for m in (await messages(other_client))["messages"]]
 
     for ids in ([theirs[0]], [own[0], theirs[0]], theirs):
-        payload = await mark(candidate_client, ids)
+        payload = await mark(candidate_client.client, ids)
         assert codes(payload) == ["NOT_FOUND"]
         assert payload["errors"][0]["field"] == "ids"
         assert payload["unreadMessageCount"] == 2  # the count as it stands, unchanged
@@ -145,8 +143,8 @@ async def test_another_candidates_message_is_not_found_and_nothing_is_marked(
     assert (await messages(other_client))["unreadMessageCount"] == 2
 
     # the error for someone else's message is the one for a message that never existed
-    missing = await mark(candidate_client, ["999999999"])
-    foreign = await mark(candidate_client, [theirs[0]])
+    missing = await mark(candidate_client.client, ["999999999"])
+    foreign = await mark(candidate_client.client, [theirs[0]])
     assert missing["errors"] == foreign["errors"]
     await other_client.aclose()
 
@@ -154,16 +152,16 @@ async def test_another_candidates_message_is_not_found_and_nothing_is_marked(
 async def test_garbage_ids_are_not_found_and_nothing_is_marked(
     service: Service,
     categories: dict[str, MaterialCategory],
-    candidate_client: GraphQLClient,
-    examiner_client: GraphQLClient,
+    candidate_client: SignedInCandidate,
+    examiner_client: SignedInStaff,
 ) -> None:
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
-    await with_messages(service, candidate_client, examiner_client, feedback=1)
-    own = [m["id"] for m in (await messages(candidate_client))["messages"]]
+    row: Candidate = candidate_client.row
+    await with_messages(service, candidate_client, examiner_client.client, feedback=1)
+    own = [m["id"] for m in (await messages(candidate_client.client))["messages"]]
     for ids in (["abc"], ["-1"], [""], ["1.5"], ["9" * 40], [own[0], "abc"], ["999999999"]):
-        payload = await mark(candidate_client, ids)
+        payload = await mark(candidate_client.client, ids)
         assert codes(payload) == ["NOT_FOUND"], ids
         assert payload["errors"][0]["message"] == "消息不存在或无权访问。"
         assert payload["unreadMessageCount"] == 2
     assert not any((await read_at(service, row.id)).values())
-    assert (await messages(candidate_client))["unreadMessageCount"] == 2
+    assert (await messages(candidate_client.client))["unreadMessageCount"] == 2

@@ -14,12 +14,12 @@ from models.enums import MessageKind
 from resolvers.locking import candidate_for_update
 from resolvers.messages import post_message
 from resolvers.notifications import notify
-from tests import operations as op
-from tests.client import FilePart, GraphQLClient
-from tests.conftest import signed_in
-from tests.factories import make_candidate, make_staff, unique
-from tests.pictures import small_jpeg
-from tests.service import Service
+from tests.helpers import operations as op
+from tests.helpers.accounts import signed_in
+from tests.helpers.client import FilePart, GraphQLClient
+from tests.helpers.factories import make_candidate, make_staff, unique
+from tests.helpers.pictures import small_jpeg
+from tests.helpers.service import Service
 
 REASONS = "query { verdictReasons { code label } }"
 DRAFT = "query($id: ID!) { returnMessageDraft(candidateId: $id) { message categoryIds attachmentIds } }"

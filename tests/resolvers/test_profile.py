@@ -8,12 +8,12 @@ import pytest
 
 from models import AuditEntry, Candidate, MaterialCategory
 from models.enums import AuditAction
-from tests import operations as op
-from tests.client import GraphQLClient
-from tests.conftest import signed_in
-from tests.factories import make_candidate
-from tests.resolvers.test_upload import codes, fill_required, me, submit
-from tests.service import Service
+from tests.helpers import operations as op
+from tests.helpers.accounts import SignedInCandidate, signed_in
+from tests.helpers.client import GraphQLClient
+from tests.helpers.factories import make_candidate
+from tests.helpers.flows import codes, fill_required, me, submit
+from tests.helpers.service import Service
 
 ADDRESS = "山东省济南市历下区经十路 1 号"
 
@@ -69,9 +69,9 @@ async def test_success_writes_an_audit_row_and_trims_the_address(service: Servic
 
 
 async def test_address_of_exactly_200_characters_is_accepted(
-    candidate_client: GraphQLClient,
+    candidate_client: SignedInCandidate,
 ) -> None:
-    payload = await update(candidate_client, "13800138000", "址" * 200)
+    payload = await update(candidate_client.client, "13800138000", "址" * 200)
     assert payload["errors"] == [] and payload["candidate"]["address"] == "址" * 200
 
 
@@ -90,10 +90,10 @@ async def test_address_of_exactly_200_characters_is_accepted(
         "13８００１３８０００",
     ],
 )
-async def test_invalid_phone(service: Service, candidate_client: GraphQLClient, phone: str) -> None:
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
+async def test_invalid_phone(service: Service, candidate_client: SignedInCandidate, phone: str) -> None:
+    row: Candidate = candidate_client.row
     before = await saved(service, row.id)
-    payload = await update(candidate_client, phone, "济南市市中区")
+    payload = await update(candidate_client.client, phone, "济南市市中区")
     assert payload["candidate"] is None
     assert payload["errors"] == [
         {"code": "INVALID_PHONE", "message": payload["errors"][0]["message"], "field": "phone"}
@@ -117,28 +117,28 @@ async def test_invalid_phone(service: Service, candidate_client: GraphQLClient, 
     ids=["empty", "spaces", "whitespace", "201-chars", "nul", "bell", "escape", "delete"],
 )
 async def test_invalid_address(
-    service: Service, candidate_client: GraphQLClient, address: str
+    service: Service, candidate_client: SignedInCandidate, address: str
 ) -> None:
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
+    row: Candidate = candidate_client.row
     before = await saved(service, row.id)
-    payload = await update(candidate_client, "13912345678", address)
+    payload = await update(candidate_client.client, "13912345678", address)
     assert payload["candidate"] is None
     assert codes(payload) == ["INVALID_INPUT"]
     assert payload["errors"][0]["field"] == "address"
     assert await saved(service, row.id) == before  # the good phone was not saved either
 
 
-async def test_address_too_long_says_how_long(candidate_client: GraphQLClient) -> None:
-    payload = await update(candidate_client, "13800138000", "字" * 201)
+async def test_address_too_long_says_how_long(candidate_client: SignedInCandidate) -> None:
+    payload = await update(candidate_client.client, "13800138000", "字" * 201)
     assert "200" in payload["errors"][0]["message"] and "201" in payload["errors"][0]["message"]
 
 
 async def test_both_errors_at_once_and_nothing_saved(
-    service: Service, candidate_client: GraphQLClient
+    service: Service, candidate_client: SignedInCandidate
 ) -> None:
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
+    row: Candidate = candidate_client.row
     before = await saved(service, row.id)
-    payload = await update(candidate_client, "not a phone", " ")
+    payload = await update(candidate_client.client, "not a phone", " ")
     assert payload["candidate"] is None
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [
         ("INVALID_PHONE", "phone"),
@@ -150,15 +150,15 @@ async def test_both_errors_at_once_and_nothing_saved(
 
 
 async def test_allowed_while_locked(
-    service: Service, categories: dict[str, MaterialCategory], candidate_client: GraphQLClient
+    service: Service, categories: dict[str, MaterialCategory], candidate_client: SignedInCandidate
 ) -> None:
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
-    await fill_required(candidate_client)
-    assert (await submit(candidate_client))["locked"] is True
-    payload = await update(candidate_client, "139 1234 5678", "青岛市市南区香港中路 10 号")
+    row: Candidate = candidate_client.row
+    await fill_required(candidate_client.client)
+    assert (await submit(candidate_client.client))["locked"] is True
+    payload = await update(candidate_client.client, "139 1234 5678", "青岛市市南区香港中路 10 号")
     assert payload["errors"] == []
     assert payload["candidate"]["phone"] == "13912345678"
-    after = await me(candidate_client)
+    after = await me(candidate_client.client)
     assert after["status"] == "SUBMITTED" and after["locked"] is True
     assert await saved(service, row.id) == ("13912345678", "青岛市市南区香港中路 10 号")
     with service.db():

@@ -14,11 +14,11 @@ import pytest
 
 from models import Candidate
 from models.enums import ReviewStatus, Role
-from tests import operations as op
-from tests.client import GraphQLClient
-from tests.conftest import signed_in
-from tests.factories import make_candidate, make_staff, unique
-from tests.service import Service
+from tests.helpers import operations as op
+from tests.helpers.accounts import signed_in
+from tests.helpers.client import GraphQLClient
+from tests.helpers.factories import make_candidate, make_staff, unique
+from tests.helpers.service import Service
 
 BASE = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
 # Index → minutes after BASE; 6, 7 and 8 share one moment, so the id breaks the tie

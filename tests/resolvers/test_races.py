@@ -22,11 +22,11 @@ import pytest
 
 from models import Attachment, AuditEntry, Candidate, MaterialCategory
 from models.enums import AuditAction
-from tests import operations as op
-from tests.client import GraphQLClient
-from tests.conftest import signed_in
-from tests.factories import make_candidate, unique
-from tests.resolvers.test_upload import (
+from tests.helpers import operations as op
+from tests.helpers.accounts import SignedInCandidate, signed_in
+from tests.helpers.client import GraphQLClient
+from tests.helpers.factories import make_candidate, unique
+from tests.helpers.flows import (
     candidate_files,
     codes,
     examiner_of,
@@ -37,7 +37,7 @@ from tests.resolvers.test_upload import (
     upload,
     uploaded,
 )
-from tests.service import Service
+from tests.helpers.service import Service
 
 ROUNDS = 20
 ROUND_TIMEOUT = 60  # seconds; a hung round fails instead of hanging the suite
@@ -78,10 +78,10 @@ async def close(clients: list[GraphQLClient]) -> None:
 
 
 async def race_for_slots(
-    service: Service, client: GraphQLClient, category: MaterialCategory, before: int, racers: int
+    service: Service, racer: SignedInCandidate, category: MaterialCategory, before: int, racers: int
 ) -> None:
     """One round: `before` pictures first, then `racers` uploads at once; then clear the category."""
-    row: Candidate = client.candidate  # type: ignore[attr-defined]
+    client, row = racer.client, racer.row
     for _ in range(before):
         await uploaded(client, category.id)
     clients = tabs(client, racers)
@@ -114,33 +114,31 @@ async def race_for_slots(
     await no_orphans(service, row.id)
 
 
-async def racing_candidate(service: Service) -> GraphQLClient:
+async def racing_candidate(service: Service) -> SignedInCandidate:
     row = await make_candidate(service)
-    client = await signed_in(service, row.username)
-    client.candidate = row  # type: ignore[attr-defined]
-    return client
+    return SignedInCandidate(await signed_in(service, row.username), row)
 
 
 @pytest.mark.parametrize("racers", [2, 3, 5])
 async def test_uploads_racing_for_the_last_free_slot(
     service: Service, categories: dict[str, MaterialCategory], racers: int
 ) -> None:
-    client = await racing_candidate(service)
+    racer = await racing_candidate(service)
     id_card = categories["ID"]  # two slots: one is taken first, the racers fight for the other
     for _ in range(ROUNDS if racers == 2 else ROUNDS // 2):
-        await race_for_slots(service, client, id_card, before=1, racers=racers)
-    await client.aclose()
+        await race_for_slots(service, racer, id_card, before=1, racers=racers)
+    await racer.client.aclose()
 
 
 async def test_uploads_racing_into_an_empty_category(
     service: Service, categories: dict[str, MaterialCategory]
 ) -> None:
-    client = await racing_candidate(service)
+    racer = await racing_candidate(service)
     for _ in range(ROUNDS // 4):
-        await race_for_slots(service, client, categories["ID"], before=0, racers=5)
+        await race_for_slots(service, racer, categories["ID"], before=0, racers=5)
     for _ in range(ROUNDS // 4):
-        await race_for_slots(service, client, categories["EDU"], before=0, racers=3)
-    await client.aclose()
+        await race_for_slots(service, racer, categories["EDU"], before=0, racers=3)
+    await racer.client.aclose()
 
 
 # ---- uploads racing a submit ---------------------------------------------------------------------------

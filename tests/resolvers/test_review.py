@@ -12,12 +12,12 @@ import pytest
 
 from models import AuditEntry, Candidate, MaterialCategory, ReviewMessage, StaffUser
 from models.enums import AuditAction, MessageKind, ReviewStatus
-from tests import operations as op
-from tests.client import FilePart, GraphQLClient
-from tests.conftest import signed_in
-from tests.factories import make_candidate, make_staff, unique
-from tests.pictures import small_jpeg
-from tests.service import Service
+from tests.helpers import operations as op
+from tests.helpers.accounts import signed_in
+from tests.helpers.client import FilePart, GraphQLClient
+from tests.helpers.factories import make_candidate, make_staff, unique
+from tests.helpers.pictures import small_jpeg
+from tests.helpers.service import Service
 
 REQUIRED_UPLOADS = (("ID", 1), ("ID", 2), ("EDU", 3), ("PROBATION", 4))
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from models import AuditEntry
 from models.enums import AuditAction, ReviewStatus
-from tests.conftest import signed_in
-from tests.factories import make_candidate, make_staff, unique
-from tests.service import Service
+from tests.helpers.accounts import signed_in
+from tests.helpers.factories import make_candidate, make_staff, unique
+from tests.helpers.service import Service
 
 STATS = """
 query($region: String, $site: String) { reviewStats(region: $region, site: $site) {

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 from models import AuditEntry, Candidate, MaterialCategory, ReviewMessage
 from models.enums import AuditAction
-from tests import operations as op
-from tests.client import GraphQLClient
-from tests.conftest import signed_in
-from tests.factories import make_candidate
-from tests.resolvers.test_upload import (
+from tests.helpers import operations as op
+from tests.helpers.accounts import SignedInCandidate, signed_in
+from tests.helpers.client import GraphQLClient
+from tests.helpers.factories import make_candidate
+from tests.helpers.flows import (
     examiner_of,
     fill_required,
     materials_by_code,
@@ -21,7 +21,7 @@ from tests.resolvers.test_upload import (
     submit,
     uploaded,
 )
-from tests.service import Service
+from tests.helpers.service import Service
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -48,11 +48,11 @@ async def nothing_changed(service: Service, client: GraphQLClient, candidate_id:
 
 
 async def test_submit_locks_everything_and_writes_the_message(
-    service: Service, categories: dict[str, MaterialCategory], candidate_client: GraphQLClient
+    service: Service, categories: dict[str, MaterialCategory], candidate_client: SignedInCandidate
 ) -> None:
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
-    await fill_required(candidate_client)
-    payload = await try_submit(candidate_client)
+    row: Candidate = candidate_client.row
+    await fill_required(candidate_client.client)
+    payload = await try_submit(candidate_client.client)
     assert payload["errors"] == []
     candidate = payload["candidate"]
     assert candidate["status"] == "SUBMITTED" and candidate["locked"] is True
@@ -76,13 +76,13 @@ async def test_submit_locks_everything_and_writes_the_message(
 
 
 async def test_optional_category_is_never_required(
-    categories: dict[str, MaterialCategory], candidate_client: GraphQLClient
+    categories: dict[str, MaterialCategory], candidate_client: SignedInCandidate
 ) -> None:
-    materials = materials_by_code(await me(candidate_client))
+    materials = materials_by_code(await me(candidate_client.client))
     assert materials["ASSISTANT_CERT"]["required"] is False
-    await fill_required(candidate_client)
-    assert materials_by_code(await me(candidate_client))["ASSISTANT_CERT"]["attachments"] == []
-    assert (await try_submit(candidate_client))["errors"] == []
+    await fill_required(candidate_client.client)
+    assert materials_by_code(await me(candidate_client.client))["ASSISTANT_CERT"]["attachments"] == []
+    assert (await try_submit(candidate_client.client))["errors"] == []
 
 
 async def test_profile_incomplete(
@@ -119,11 +119,11 @@ async def test_profile_incomplete(
 
 
 async def test_one_error_per_missing_required_category(
-    service: Service, categories: dict[str, MaterialCategory], candidate_client: GraphQLClient
+    service: Service, categories: dict[str, MaterialCategory], candidate_client: SignedInCandidate
 ) -> None:
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
-    required = [m["category"] for m in (await me(candidate_client))["materials"] if m["required"]]
-    payload = await try_submit(candidate_client)
+    row: Candidate = candidate_client.row
+    required = [m["category"] for m in (await me(candidate_client.client))["materials"] if m["required"]]
+    payload = await try_submit(candidate_client.client)
     assert payload["candidate"] is None
     assert all(e["code"] == "REQUIRED_MATERIAL_MISSING" for e in payload["errors"])
     fields = [e["field"] for e in payload["errors"]]
@@ -131,21 +131,21 @@ async def test_one_error_per_missing_required_category(
     for code in ("ID", "EDU", "PROBATION"):
         assert f"materials.{categories[code].id}" in fields
     assert f"materials.{categories['ASSISTANT_CERT'].id}" not in fields
-    await nothing_changed(service, candidate_client, row.id)
+    await nothing_changed(service, candidate_client.client, row.id)
 
     # 身份证明 needs two: one picture still counts as missing, and the message says so
-    await fill_required(candidate_client)
-    back = materials_by_code(await me(candidate_client))["ID"]["attachments"][1]
-    deleted = (await candidate_client.execute(op.DELETE, {"id": back["id"]})).payload(
+    await fill_required(candidate_client.client)
+    back = materials_by_code(await me(candidate_client.client))["ID"]["attachments"][1]
+    deleted = (await candidate_client.client.execute(op.DELETE, {"id": back["id"]})).payload(
         "deleteAttachment"
     )
     assert deleted["errors"] == []
-    payload = await try_submit(candidate_client)
+    payload = await try_submit(candidate_client.client)
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [
         ("REQUIRED_MATERIAL_MISSING", f"materials.{categories['ID'].id}")
     ]
     assert "身份证明" in payload["errors"][0]["message"] and "2" in payload["errors"][0]["message"]
-    await nothing_changed(service, candidate_client, row.id)
+    await nothing_changed(service, candidate_client.client, row.id)
 
 
 async def test_profile_and_materials_reported_together(
@@ -167,16 +167,16 @@ async def test_profile_and_materials_reported_together(
 
 
 async def test_invalid_state_when_submitted_twice(
-    service: Service, categories: dict[str, MaterialCategory], candidate_client: GraphQLClient
+    service: Service, categories: dict[str, MaterialCategory], candidate_client: SignedInCandidate
 ) -> None:
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
-    await fill_required(candidate_client)
-    first = await submit(candidate_client)
-    payload = await try_submit(candidate_client)
+    row: Candidate = candidate_client.row
+    await fill_required(candidate_client.client)
+    first = await submit(candidate_client.client)
+    payload = await try_submit(candidate_client.client)
     assert payload["candidate"] is None
     assert [e["code"] for e in payload["errors"]] == ["INVALID_STATE"]
     assert "已提交" in payload["errors"][0]["message"]
-    after = await me(candidate_client)
+    after = await me(candidate_client.client)
     assert after["submittedAt"] == first["submittedAt"]
     assert len(after["messages"]) == 1
     assert len(await audit_of(service, row.id, AuditAction.SUBMIT)) == 1
@@ -207,28 +207,28 @@ async def test_invalid_state_after_approval_and_rejection(
 
 
 async def test_resubmit_after_a_return(
-    service: Service, categories: dict[str, MaterialCategory], candidate_client: GraphQLClient
+    service: Service, categories: dict[str, MaterialCategory], candidate_client: SignedInCandidate
 ) -> None:
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
-    await fill_required(candidate_client)
-    first = await submit(candidate_client)
+    row: Candidate = candidate_client.row
+    await fill_required(candidate_client.client)
+    first = await submit(candidate_client.client)
     examiner = await examiner_of(service)
     returned = await return_candidate(examiner, row.id, [str(categories["EDU"].id)])
     assert returned["status"] == "RETURNED" and returned["locked"] is False
 
-    edu = materials_by_code(await me(candidate_client))["EDU"]["attachments"][0]
-    deleted = (await candidate_client.execute(op.DELETE, {"id": edu["id"]})).payload(
+    edu = materials_by_code(await me(candidate_client.client))["EDU"]["attachments"][0]
+    deleted = (await candidate_client.client.execute(op.DELETE, {"id": edu["id"]})).payload(
         "deleteAttachment"
     )
     assert deleted["errors"] == []
     # the return does not lift the rules: the fixed category must be filled again
-    missing = await try_submit(candidate_client)
+    missing = await try_submit(candidate_client.client)
     assert [(e["code"], e["field"]) for e in missing["errors"]] == [
         ("REQUIRED_MATERIAL_MISSING", f"materials.{categories['EDU'].id}")
     ]
-    await uploaded(candidate_client, categories["EDU"].id)
+    await uploaded(candidate_client.client, categories["EDU"].id)
 
-    again = await submit(candidate_client)
+    again = await submit(candidate_client.client)
     assert again["status"] == "SUBMITTED" and again["locked"] is True
     assert again["replyDeadline"] is None
     assert datetime.fromisoformat(again["submittedAt"]) > datetime.fromisoformat(

@@ -17,28 +17,15 @@ from models import Candidate, MaterialCategory, Session
 from models.enums import MessageKind
 from resolvers.events import candidate_topic, queue_topic
 from resolvers.messages import post_message
-from tests import operations as op
-from tests.client import FilePart, GraphQLClient
-from tests.conftest import signed_in
-from tests.factories import make_candidate, make_staff, unique
-from tests.pictures import small_jpeg
-from tests.service import Service
+from tests.helpers import operations as op
+from tests.helpers.accounts import SignedInCandidate, SignedInStaff, signed_in
+from tests.helpers.client import FilePart, GraphQLClient
+from tests.helpers.factories import make_candidate, make_staff, unique
+from tests.helpers.pictures import small_jpeg
+from tests.helpers.service import Service
+from tests.helpers.waiting import subscribed
 
 PROTOCOL = "graphql-transport-ws"
-
-
-async def subscribed(service: Service, topic: str, count: int = 1) -> None:
-    """Wait (bounded) until the server's broker holds `count` subscribers of topic.
-
-    A subscription is live only once the server has run its resolver up to the broker;
-    events published before that are not for it.
-    """
-    broker: Any = service.services.broker
-    for _ in range(1000):
-        if broker.subscriber_count(topic) == count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{topic} has {broker.subscriber_count(topic)} subscribers, not {count}")
 
 
 def ws_url(service: Service) -> str:
@@ -54,10 +41,9 @@ class Site:
     examiner: GraphQLClient
     examiner_name: str
 
-    async def candidate(self, materials: bool = False) -> GraphQLClient:
+    async def candidate(self, materials: bool = False) -> SignedInCandidate:
         row = await make_candidate(self.service, region=self.region, site=self.site)
         client = await signed_in(self.service, row.username)
-        client.candidate = row  # type: ignore[attr-defined]
         if materials:
             for code, seed in (("ID", 1), ("ID", 2), ("EDU", 3), ("PROBATION", 4)):
                 result = await client.upload(
@@ -66,7 +52,7 @@ class Site:
                     {"file": FilePart("p.jpg", small_jpeg(seed), "image/jpeg")},
                 )
                 assert result.payload("uploadAttachment")["errors"] == []
-        return client
+        return SignedInCandidate(client, row)
 
 
 async def open_site(service: Service, categories: dict[str, MaterialCategory], region: str) -> Site:
@@ -76,17 +62,13 @@ async def open_site(service: Service, categories: dict[str, MaterialCategory], r
     return Site(service, categories, region, site, examiner, staff.name)
 
 
-def cid(client: GraphQLClient) -> str:
-    return str(client.candidate.id)  # type: ignore[attr-defined]
-
-
 @pytest.fixture
 async def region(service: Service, categories: dict[str, MaterialCategory]) -> AsyncIterator[str]:
     yield unique("直播区")
 
 
-async def feedback(examiner: GraphQLClient, candidate: GraphQLClient, body: str) -> None:
-    sent = await examiner.execute(op.FEEDBACK, {"id": cid(candidate), "body": body})
+async def feedback(examiner: GraphQLClient, candidate: SignedInCandidate, body: str) -> None:
+    sent = await examiner.execute(op.FEEDBACK, {"id": candidate.id, "body": body})
     assert sent.payload("sendFeedback")["errors"] == []
 
 
@@ -95,9 +77,9 @@ async def test_candidate_receives_return_feedback_and_decision(
 ) -> None:
     desk = await open_site(service, categories, region)
     candidate = await desk.candidate(materials=True)
-    async with candidate.subscribe(op.REVIEW_EVENTS) as events:
-        await subscribed(service, candidate_topic(int(cid(candidate))))
-        assert (await candidate.execute(op.SUBMIT)).payload("submitForReview")["errors"] == []
+    async with candidate.client.subscribe(op.REVIEW_EVENTS) as events:
+        await subscribed(service, candidate_topic(candidate.row.id))
+        assert (await candidate.client.execute(op.SUBMIT)).payload("submitForReview")["errors"] == []
         submitted = (await events.next())["data"]["reviewEvents"]
         assert submitted["status"] == "SUBMITTED" and submitted["locked"] is True
         assert submitted["message"]["kind"] == "SYSTEM"
@@ -105,13 +87,13 @@ async def test_candidate_receives_return_feedback_and_decision(
         assert submitted["message"]["authorName"] == "系统"
 
         body = "身份证反面模糊，请重新上传。"
-        returned = await desk.examiner.execute(op.RETURN, {"id": cid(candidate), "message": body})
+        returned = await desk.examiner.execute(op.RETURN, {"id": candidate.id, "message": body})
         assert returned.payload("returnForCorrection")["errors"] == []
         event = (await events.next())["data"]["reviewEvents"]
         assert event["status"] == "RETURNED" and event["locked"] is False
         assert event["message"]["kind"] == "RETURNED" and event["message"]["body"] == body
         assert event["message"]["authorName"] == desk.examiner_name
-        me = (await candidate.execute(op.ME)).data["me"]  # type: ignore[index]
+        me = (await candidate.client.execute(op.ME)).data["me"]  # type: ignore[index]
         assert event["message"]["id"] == me["messages"][0]["id"]
 
         await feedback(desk.examiner, candidate, "请在 24 小时内处理。")
@@ -120,14 +102,14 @@ async def test_candidate_receives_return_feedback_and_decision(
         assert event["message"]["body"] == "请在 24 小时内处理。"
         assert event["status"] == "RETURNED" and event["locked"] is False
 
-        assert (await candidate.execute(op.SUBMIT)).payload("submitForReview")["errors"] == []
+        assert (await candidate.client.execute(op.SUBMIT)).payload("submitForReview")["errors"] == []
         assert (await events.next())["data"]["reviewEvents"]["status"] == "SUBMITTED"
-        approved = await desk.examiner.execute(op.APPROVE, {"id": cid(candidate)})
+        approved = await desk.examiner.execute(op.APPROVE, {"id": candidate.id})
         assert approved.payload("approveCandidate")["errors"] == []
         event = (await events.next())["data"]["reviewEvents"]
         assert event["status"] == "APPROVED" and event["locked"] is True
         assert event["message"]["kind"] == "APPROVED"
-    await candidate.aclose()
+    await candidate.client.aclose()
     await desk.examiner.aclose()
 
 
@@ -136,9 +118,9 @@ async def test_another_candidate_receives_nothing(
 ) -> None:
     desk = await open_site(service, categories, region)
     first, second = await desk.candidate(), await desk.candidate()
-    async with first.subscribe(op.REVIEW_EVENTS) as mine, second.subscribe(op.REVIEW_EVENTS) as theirs:
-        await subscribed(service, candidate_topic(int(cid(first))))
-        await subscribed(service, candidate_topic(int(cid(second))))
+    async with first.client.subscribe(op.REVIEW_EVENTS) as mine, second.client.subscribe(op.REVIEW_EVENTS) as theirs:
+        await subscribed(service, candidate_topic(first.row.id))
+        await subscribed(service, candidate_topic(second.row.id))
         for n in range(3):
             await feedback(desk.examiner, first, f"只给第一位考生 {n}")
         await feedback(desk.examiner, second, "给第二位考生")
@@ -148,7 +130,7 @@ async def test_another_candidate_receives_nothing(
         bodies = [(await mine.next())["data"]["reviewEvents"]["message"]["body"] for _ in range(3)]
         assert bodies == [f"只给第一位考生 {n}" for n in range(3)]
         assert await theirs.nothing_within(0.3)
-    for client in (first, second, desk.examiner):
+    for client in (first.client, second.client, desk.examiner):
         await client.aclose()
 
 
@@ -160,26 +142,26 @@ async def test_examiner_queue_events_on_submit_and_decision(
     async with desk.examiner.subscribe(op.QUEUE_EVENTS) as events:
         await subscribed(service, queue_topic(region))
         before = datetime.now(UTC)
-        assert (await candidate.execute(op.SUBMIT)).payload("submitForReview")["errors"] == []
+        assert (await candidate.client.execute(op.SUBMIT)).payload("submitForReview")["errors"] == []
         entered = (await events.next())["data"]["queueEvents"]
         assert entered["status"] == "SUBMITTED"
         assert entered["candidate"] == {
-            "id": cid(candidate), "name": candidate.candidate.name, "site": desk.site,  # type: ignore[attr-defined]
+            "id": candidate.id, "name": candidate.row.name, "site": desk.site,
         }
         at = datetime.fromisoformat(entered["at"])
         assert before - timedelta(seconds=1) <= at <= datetime.now(UTC) + timedelta(seconds=1)
 
-        returned = await desk.examiner.execute(op.RETURN, {"id": cid(candidate), "message": "请补充。"})
+        returned = await desk.examiner.execute(op.RETURN, {"id": candidate.id, "message": "请补充。"})
         assert returned.payload("returnForCorrection")["errors"] == []
         left = (await events.next())["data"]["queueEvents"]
-        assert left["status"] == "RETURNED" and left["candidate"]["id"] == cid(candidate)
+        assert left["status"] == "RETURNED" and left["candidate"]["id"] == candidate.id
 
-        assert (await candidate.execute(op.SUBMIT)).payload("submitForReview")["errors"] == []
+        assert (await candidate.client.execute(op.SUBMIT)).payload("submitForReview")["errors"] == []
         assert (await events.next())["data"]["queueEvents"]["status"] == "SUBMITTED"
-        rejected = await desk.examiner.execute(op.REJECT, {"id": cid(candidate), "reason": "不符合。"})
+        rejected = await desk.examiner.execute(op.REJECT, {"id": candidate.id, "reason": "不符合。"})
         assert rejected.payload("rejectCandidate")["errors"] == []
         assert (await events.next())["data"]["queueEvents"]["status"] == "REJECTED"
-    await candidate.aclose()
+    await candidate.client.aclose()
     await desk.examiner.aclose()
 
 
@@ -196,16 +178,16 @@ async def test_examiner_of_another_site_or_region_receives_nothing(
         await subscribed(service, queue_topic(region))
         await subscribed(service, queue_topic(far.region))
         # Someone at `here` leaves the queue: neither `there` nor `far` may hear of it.
-        for client in (mine, theirs, distant):
+        for signed in (mine, theirs, distant):
             with service.db():
-                await Candidate.filter(id=int(cid(client))).update(status="SUBMITTED")
-        for client, desk in ((mine, here), (theirs, there), (distant, far)):
-            result = await desk.examiner.execute(op.APPROVE, {"id": cid(client)})
+                await Candidate.filter(id=signed.row.id).update(status="SUBMITTED")
+        for signed, desk in ((mine, here), (theirs, there), (distant, far)):
+            result = await desk.examiner.execute(op.APPROVE, {"id": signed.id})
             assert result.payload("approveCandidate")["errors"] == []
-        assert (await events.next())["data"]["queueEvents"]["candidate"]["id"] == cid(theirs)
-        assert (await far_events.next())["data"]["queueEvents"]["candidate"]["id"] == cid(distant)
+        assert (await events.next())["data"]["queueEvents"]["candidate"]["id"] == theirs.id
+        assert (await far_events.next())["data"]["queueEvents"]["candidate"]["id"] == distant.id
         assert await events.nothing_within(0.3)
-    for client in (mine, theirs, distant, here.examiner, there.examiner, far.examiner):
+    for client in (mine.client, theirs.client, distant.client, here.examiner, there.examiner, far.examiner):
         await client.aclose()
 
 
@@ -290,7 +272,7 @@ async def test_subscribe_before_connection_init_is_refused(service: Service) -> 
 
 @pytest.mark.parametrize("subprotocols", [["graphql-ws"], []], ids=["legacy-graphql-ws", "none"])
 async def test_only_graphql_transport_ws_is_served(
-    service: Service, candidate_client: GraphQLClient, subprotocols: list[str]
+    service: Service, candidate_client: SignedInCandidate, subprotocols: list[str]
 ) -> None:
     try:
         socket = await websockets.connect(ws_url(service), subprotocols=subprotocols or None)  # type: ignore[arg-type]
@@ -298,7 +280,7 @@ async def test_only_graphql_transport_ws_is_served(
         return  # refused at the handshake: just as good
     async with socket:
         assert socket.subprotocol is None  # the legacy protocol was not selected
-        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {candidate_client.token}"}}
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {candidate_client.client.token}"}}
         with pytest.raises(websockets.ConnectionClosed):
             # The server closes at once; sending may already fail, receiving surely does.
             await socket.send(json.dumps(init))
@@ -311,13 +293,13 @@ async def test_only_graphql_transport_ws_is_served(
     [("candidate", op.QUEUE_EVENTS, "queueEvents"), ("examiner", op.REVIEW_EVENTS, "reviewEvents")],
 )
 async def test_wrong_role_gets_an_error_message(
-    candidate_client: GraphQLClient,
-    examiner_client: GraphQLClient,
+    candidate_client: SignedInCandidate,
+    examiner_client: SignedInStaff,
     who: str,
     query: str,
     field: str,
 ) -> None:
-    client = candidate_client if who == "candidate" else examiner_client
+    client = candidate_client.client if who == "candidate" else examiner_client.client
     async with client.subscribe(query) as subscription:
         message = json.loads(await asyncio.wait_for(subscription.socket.recv(), 10))
         assert message["type"] == "error" and message["id"] == subscription.id
@@ -330,25 +312,25 @@ async def test_wrong_role_gets_an_error_message(
 
 
 async def test_completing_or_closing_releases_the_broker_subscription(
-    service: Service, candidate_client: GraphQLClient
+    service: Service, candidate_client: SignedInCandidate
 ) -> None:
-    topic = candidate_topic(candidate_client.candidate.id)  # type: ignore[attr-defined]
-    async with candidate_client.subscribe(op.REVIEW_EVENTS) as subscription:
+    topic = candidate_topic(candidate_client.row.id)
+    async with candidate_client.client.subscribe(op.REVIEW_EVENTS) as subscription:
         await subscribed(service, topic, 1)
         await subscription.socket.send(json.dumps({"id": subscription.id, "type": "complete"}))
         await subscribed(service, topic, 0)
-        async with candidate_client.subscribe(op.REVIEW_EVENTS):
+        async with candidate_client.client.subscribe(op.REVIEW_EVENTS):
             await subscribed(service, topic, 1)
     # Leaving the context closed the sockets.
     await subscribed(service, topic, 0)
 
 
 async def test_events_published_out_of_order_lose_nothing(
-    service: Service, candidate_client: GraphQLClient
+    service: Service, candidate_client: SignedInCandidate
 ) -> None:
     """Two workers may publish two committed messages in the opposite order; both arrive, in order."""
-    row = candidate_client.candidate  # type: ignore[attr-defined]
-    async with candidate_client.subscribe(op.REVIEW_EVENTS) as events:
+    row = candidate_client.row
+    async with candidate_client.client.subscribe(op.REVIEW_EVENTS) as events:
         await subscribed(service, f"candidate:{row.id}")
         with service.db():
             first = await post_message(row, MessageKind.FEEDBACK, "第一条")

@@ -1,21 +1,16 @@
 """resolvers/materials.py upload_attachment: the success path and every ErrorCode it can return.
 
 Every refusal must leave nothing stored: no new attachment row, no new file in the store, and the
-candidate's earlier pictures untouched. The helpers at the top are shared by the other
-candidate-side test modules.
+candidate's earlier pictures untouched.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
-import itertools
 import json
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -24,214 +19,51 @@ from PIL import Image
 from core.security import sign_path
 from models import Attachment, AuditEntry, Candidate, MaterialCategory
 from models.enums import AuditAction
-from resolvers.admin import import_categories
-from tests import operations as op
-from tests.client import FilePart, GraphQLClient
-from tests.conftest import signed_in
-from tests.factories import make_candidate, make_staff, unique
-from tests.pictures import gif, photo, small_jpeg
-from tests.service import Service
-from tests.storage.test_images import (
+from tests.helpers import operations as op
+from tests.helpers.accounts import SignedInCandidate, signed_in
+from tests.helpers.factories import make_candidate, unique
+from tests.helpers.flows import (
+    candidate_files,
+    examiner_of,
+    fetch,
+    fill_required,
+    make_category,
+    materials_by_code,
+    me,
+    refused,
+    return_candidate,
+    submit,
+    upload,
+    uploaded,
+)
+from tests.helpers.pictures import (
     bomb,
+    gif,
     good_png,
     jpeg_of_size,
     jpeg_with_html,
     over_cap_jpeg,
+    photo,
     png_with_cut_pixels,
     png_with_zip,
     small_bmp,
+    small_jpeg,
     text_named_jpg,
     tiny_jpeg,
     truncated_jpeg,
     webp,
 )
-
-_seeds = itertools.cycle(range(1000, 1016))
-
-
-@functools.cache
-def cached_jpeg(seed: int) -> bytes:
-    """Making a photo costs more than sending it; a few distinct ones, cycled, are enough."""
-    return small_jpeg(seed)
-
-
-# ---- helpers shared by tests/resolvers/* -----------------------------------------------------------
-
-
-async def stored_files(service: Service) -> dict[str, datetime]:
-    """Every object in the service's store (local folder or S3): key -> modified time."""
-    return {item.key: item.modified_at async for item in service.services.store.scan()}
-
-
-async def candidate_files(service: Service, candidate_id: int) -> set[str]:
-    return {
-        key
-        for key in await stored_files(service)
-        if key.startswith((f"pictures/{candidate_id}/", f"thumbnails/{candidate_id}/"))
-    }
-
-
-def codes(payload: dict[str, Any]) -> list[str]:
-    return [e["code"] for e in payload["errors"]]
-
-
-async def upload(
-    client: GraphQLClient,
-    category_id: str | int,
-    data: bytes | None = None,
-    filename: str = "photo.jpg",
-    content_type: str = "image/jpeg",
-) -> dict[str, Any]:
-    """uploadAttachment's payload; a fresh small photo unless `data` is given."""
-    content = data if data is not None else cached_jpeg(next(_seeds))
-    result = await client.upload(
-        op.UPLOAD,
-        {"categoryId": str(category_id)},
-        {"file": FilePart(filename, content, content_type)},
-    )
-    return result.payload("uploadAttachment")
-
-
-async def uploaded(
-    client: GraphQLClient, category_id: str | int, data: bytes | None = None
-) -> dict[str, Any]:
-    payload = await upload(client, category_id, data)
-    assert payload["errors"] == [], payload["errors"]
-    return payload["attachment"]
-
-
-async def me(client: GraphQLClient) -> dict[str, Any]:
-    result = await client.execute(op.ME)
-    assert not result.errors, result.errors
-    assert result.data is not None
-    return result.data["me"]
-
-
-def materials_by_code(candidate: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {m["category"]["code"]: m for m in candidate["materials"]}
-
-
-async def fill_required(client: GraphQLClient) -> None:
-    """Upload enough pictures into every required category for submit to succeed."""
-    for material in (await me(client))["materials"]:
-        if material["required"]:
-            need = max(material["category"]["minCount"], 1) - len(material["attachments"])
-            for _ in range(need):
-                await uploaded(client, material["category"]["id"])
-
-
-async def submit(client: GraphQLClient) -> dict[str, Any]:
-    payload = (await client.execute(op.SUBMIT)).payload("submitForReview")
-    assert payload["errors"] == [], payload["errors"]
-    return payload["candidate"]
-
-
-async def examiner_of(
-    service: Service, region: str = "山东省", site: str = "济南"
-) -> GraphQLClient:
-    staff = await make_staff(service, region=region, site=site)
-    return await signed_in(service, staff.username)
-
-
-async def return_candidate(
-    examiner: GraphQLClient, candidate_id: int, category_ids: list[str] | None
-) -> dict[str, Any]:
-    payload = (
-        await examiner.execute(
-            op.RETURN,
-            {"id": str(candidate_id), "message": "请重新上传。", "categoryIds": category_ids},
-        )
-    ).payload("returnForCorrection")
-    assert payload["errors"] == [], payload["errors"]
-    return payload["candidate"]
-
-
-async def fetch(url: str) -> httpx.Response:
-    async with httpx.AsyncClient(timeout=30) as http:
-        return await http.get(url)
-
-
-async def make_category(
-    service: Service, folder: Path, region: str, required: bool = False, **entry: Any
-) -> MaterialCategory:
-    """A new category whose only rule is for `region` (a unique one, so other tests never see it)."""
-    code = unique("CAT")
-    data = {
-        "categories": [{"code": code, "name": f"测试材料{code}", **entry}],
-        "requirements": [{"category": code, "required": required, "region": region}],
-    }
-    with service.db():
-        await import_categories(json.loads(json.dumps(data)), folder, service.services.store)
-        return await MaterialCategory.get(code=code)
-
-
-async def attachment_ids(service: Service, candidate_id: int) -> set[str]:
-    with service.db():
-        return {
-            str(pk)
-            for pk in await Attachment.filter(candidate_id=candidate_id).values_list(
-                "id", flat=True
-            )
-        }
-
-
-class Evidence:
-    """What must not change when an upload is refused."""
-
-    def __init__(self, service: Service, candidate_id: int) -> None:
-        self.service = service
-        self.candidate_id = candidate_id
-
-    async def take(self, earlier: list[dict[str, Any]]) -> Evidence:
-        self.earlier = earlier
-        self.files = await stored_files(self.service)
-        self.rows = await attachment_ids(self.service, self.candidate_id)
-        with self.service.db():
-            self.total_rows = await Attachment.all().count()
-        return self
-
-    async def unchanged(self) -> None:
-        assert await stored_files(self.service) == self.files
-        assert await attachment_ids(self.service, self.candidate_id) == self.rows
-        with self.service.db():
-            assert await Attachment.all().count() == self.total_rows
-        for picture in self.earlier:
-            response = await fetch(picture["url"])
-            assert response.status_code == 200
-            assert hashlib.sha256(response.content).hexdigest() == picture["sha256"]
-
-
-async def refused(
-    service: Service,
-    client: GraphQLClient,
-    candidate_id: int,
-    category_id: str | int,
-    data: bytes,
-    expected: str,
-    earlier: list[dict[str, Any]] | None = None,
-    filename: str = "photo.jpg",
-    content_type: str = "image/jpeg",
-) -> dict[str, Any]:
-    """Upload, assert exactly one error with `expected` code, and that nothing was stored."""
-    evidence = await Evidence(service, candidate_id).take(earlier or [])
-    payload = await upload(client, category_id, data, filename, content_type)
-    assert payload["attachment"] is None
-    assert codes(payload) == [expected], payload["errors"]
-    error = payload["errors"][0]
-    assert error["message"] and not error["message"].isascii()  # Chinese, for people
-    await evidence.unchanged()
-    return error
-
+from tests.helpers.service import Service
 
 # ---- success ----------------------------------------------------------------------------------------
 
 
 async def test_upload_stores_bytes_row_thumbnail_and_audit(
-    service: Service, categories: dict[str, MaterialCategory], candidate_client: GraphQLClient
+    service: Service, categories: dict[str, MaterialCategory], candidate_client: SignedInCandidate
 ) -> None:
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
+    row: Candidate = candidate_client.row
     data = small_jpeg(42)
-    picture = await uploaded(candidate_client, categories["ID"].id, data)
+    picture = await uploaded(candidate_client.client, categories["ID"].id, data)
     assert picture["contentType"] == "image/jpeg"
     assert picture["byteSize"] == len(data)
     assert picture["sha256"] == hashlib.sha256(data).hexdigest()
@@ -251,64 +83,64 @@ async def test_upload_stores_bytes_row_thumbnail_and_audit(
     assert [a.attachment_id for a in audit] == [picture["id"]]
     assert audit[0].from_status == audit[0].to_status == "DRAFT"
 
-    material = materials_by_code(await me(candidate_client))["ID"]
+    material = materials_by_code(await me(candidate_client.client))["ID"]
     assert [a["id"] for a in material["attachments"]] == [picture["id"]]
     assert material["remaining"] == 1 and material["locked"] is False
 
 
 async def test_png_upload_is_served_as_png(
-    service: Service, categories: dict[str, MaterialCategory], candidate_client: GraphQLClient
+    service: Service, categories: dict[str, MaterialCategory], candidate_client: SignedInCandidate
 ) -> None:
     data = good_png()
-    payload = await upload(candidate_client, categories["EDU"].id, data, "scan.jpg", "image/jpeg")
+    payload = await upload(candidate_client.client, categories["EDU"].id, data, "scan.jpg", "image/jpeg")
     picture = payload["attachment"]
     assert payload["errors"] == [] and picture["contentType"] == "image/png"
     response = await fetch(picture["url"])
     assert response.status_code == 200 and response.content == data
     assert response.headers["content-type"] == "image/png"
     assert response.headers["x-content-type-options"] == "nosniff"
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
+    row: Candidate = candidate_client.row
     assert f"pictures/{row.id}/{picture['id']}.png" in await candidate_files(service, row.id)
 
 
 async def test_exactly_the_cap_is_accepted(
-    categories: dict[str, MaterialCategory], candidate_client: GraphQLClient
+    categories: dict[str, MaterialCategory], candidate_client: SignedInCandidate
 ) -> None:
-    picture = await uploaded(candidate_client, categories["EDU"].id, jpeg_of_size(204800))
+    picture = await uploaded(candidate_client.client, categories["EDU"].id, jpeg_of_size(204800))
     assert picture["byteSize"] == 204800
 
 
 async def test_uploads_fill_the_next_free_slot(
-    service: Service, categories: dict[str, MaterialCategory], candidate_client: GraphQLClient
+    service: Service, categories: dict[str, MaterialCategory], candidate_client: SignedInCandidate
 ) -> None:
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
+    row: Candidate = candidate_client.row
     id_card = categories["ID"].id
 
     async def slots() -> dict[str, int]:
         with service.db():
             return {str(a.id): a.slot for a in await Attachment.filter(candidate_id=row.id)}
 
-    front = await uploaded(candidate_client, id_card)
-    back = await uploaded(candidate_client, id_card)
+    front = await uploaded(candidate_client.client, id_card)
+    back = await uploaded(candidate_client.client, id_card)
     assert await slots() == {front["id"]: 0, back["id"]: 1}
 
-    deleted = (await candidate_client.execute(op.DELETE, {"id": front["id"]})).payload(
+    deleted = (await candidate_client.client.execute(op.DELETE, {"id": front["id"]})).payload(
         "deleteAttachment"
     )
     assert deleted["errors"] == []
-    assert materials_by_code(await me(candidate_client))["ID"]["remaining"] == 1
+    assert materials_by_code(await me(candidate_client.client))["ID"]["remaining"] == 1
 
-    again = await uploaded(candidate_client, id_card)
+    again = await uploaded(candidate_client.client, id_card)
     assert await slots() == {again["id"]: 0, back["id"]: 1}
-    material = materials_by_code(await me(candidate_client))["ID"]
+    material = materials_by_code(await me(candidate_client.client))["ID"]
     assert [a["id"] for a in material["attachments"]] == [again["id"], back["id"]]
     assert material["remaining"] == 0
 
-    deleted = (await candidate_client.execute(op.DELETE, {"id": back["id"]})).payload(
+    deleted = (await candidate_client.client.execute(op.DELETE, {"id": back["id"]})).payload(
         "deleteAttachment"
     )
     assert deleted["errors"] == []
-    last = await uploaded(candidate_client, id_card)
+    last = await uploaded(candidate_client.client, id_card)
     assert await slots() == {again["id"]: 0, last["id"]: 1}
 
 
@@ -316,13 +148,13 @@ async def test_uploads_fill_the_next_free_slot(
 
 
 async def test_unknown_category_is_not_found(
-    service: Service, categories: dict[str, MaterialCategory], candidate_client: GraphQLClient
+    service: Service, categories: dict[str, MaterialCategory], candidate_client: SignedInCandidate
 ) -> None:
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
-    earlier = [await uploaded(candidate_client, categories["ID"].id)]
+    row: Candidate = candidate_client.row
+    earlier = [await uploaded(candidate_client.client, categories["ID"].id)]
     for category_id in ("999999999", "abc", "-1", "", "1" * 30):
         error = await refused(
-            service, candidate_client, row.id, category_id, small_jpeg(), "NOT_FOUND", earlier
+            service, candidate_client.client, row.id, category_id, small_jpeg(), "NOT_FOUND", earlier
         )
         assert error["field"] == "categoryId"
 
@@ -330,15 +162,15 @@ async def test_unknown_category_is_not_found(
 async def test_category_of_another_region_is_not_applicable(
     service: Service,
     categories: dict[str, MaterialCategory],
-    candidate_client: GraphQLClient,
+    candidate_client: SignedInCandidate,
     tmp_path: Path,
 ) -> None:
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
+    row: Candidate = candidate_client.row
     elsewhere = await make_category(service, tmp_path, unique("考区"), required=True, maxCount=3)
-    earlier = [await uploaded(candidate_client, categories["ID"].id)]
+    earlier = [await uploaded(candidate_client.client, categories["ID"].id)]
     error = await refused(
         service,
-        candidate_client,
+        candidate_client.client,
         row.id,
         elsewhere.id,
         small_jpeg(),
@@ -346,34 +178,34 @@ async def test_category_of_another_region_is_not_applicable(
         earlier,
     )
     assert error["field"] == "categoryId" and elsewhere.name in error["message"]
-    assert "测试材料" not in json.dumps(await me(candidate_client), ensure_ascii=False)
+    assert "测试材料" not in json.dumps(await me(candidate_client.client), ensure_ascii=False)
 
 
 async def test_locked_after_submit(
-    service: Service, categories: dict[str, MaterialCategory], candidate_client: GraphQLClient
+    service: Service, categories: dict[str, MaterialCategory], candidate_client: SignedInCandidate
 ) -> None:
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
-    await fill_required(candidate_client)
-    await submit(candidate_client)
-    earlier = materials_by_code(await me(candidate_client))["ID"]["attachments"]
+    row: Candidate = candidate_client.row
+    await fill_required(candidate_client.client)
+    await submit(candidate_client.client)
+    earlier = materials_by_code(await me(candidate_client.client))["ID"]["attachments"]
     for code in ("ASSISTANT_CERT", "EDU"):
         error = await refused(
-            service, candidate_client, row.id, categories[code].id, small_jpeg(), "LOCKED", earlier
+            service, candidate_client.client, row.id, categories[code].id, small_jpeg(), "LOCKED", earlier
         )
         assert error["field"] == "categoryId"
     # the bad file is not even looked at: LOCKED wins over its content
-    await refused(service, candidate_client, row.id, categories["EDU"].id, gif(), "LOCKED", earlier)
+    await refused(service, candidate_client.client, row.id, categories["EDU"].id, gif(), "LOCKED", earlier)
 
 
 async def test_after_a_return_only_named_categories_take_uploads(
-    service: Service, categories: dict[str, MaterialCategory], candidate_client: GraphQLClient
+    service: Service, categories: dict[str, MaterialCategory], candidate_client: SignedInCandidate
 ) -> None:
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
-    await fill_required(candidate_client)
-    await submit(candidate_client)
+    row: Candidate = candidate_client.row
+    await fill_required(candidate_client.client)
+    await submit(candidate_client.client)
     examiner = await examiner_of(service)
     await return_candidate(examiner, row.id, [str(categories["ID"].id)])
-    materials = materials_by_code(await me(candidate_client))
+    materials = materials_by_code(await me(candidate_client.client))
     earlier = materials["ID"]["attachments"]
 
     # ASSISTANT_CERT has room but was not named: locked
@@ -381,7 +213,7 @@ async def test_after_a_return_only_named_categories_take_uploads(
     assert materials["ASSISTANT_CERT"]["remaining"] == 0
     await refused(
         service,
-        candidate_client,
+        candidate_client.client,
         row.id,
         categories["ASSISTANT_CERT"].id,
         small_jpeg(),
@@ -392,34 +224,34 @@ async def test_after_a_return_only_named_categories_take_uploads(
     assert materials["ID"]["locked"] is False
     await refused(
         service,
-        candidate_client,
+        candidate_client.client,
         row.id,
         categories["ID"].id,
         small_jpeg(),
         "CATEGORY_FULL",
         earlier,
     )
-    deleted = (await candidate_client.execute(op.DELETE, {"id": earlier[1]["id"]})).payload(
+    deleted = (await candidate_client.client.execute(op.DELETE, {"id": earlier[1]["id"]})).payload(
         "deleteAttachment"
     )
     assert deleted["errors"] == []
-    added = await uploaded(candidate_client, categories["ID"].id)
+    added = await uploaded(candidate_client.client, categories["ID"].id)
     assert added["locked"] is False
     await examiner.aclose()
 
 
 async def test_third_picture_is_category_full(
-    service: Service, categories: dict[str, MaterialCategory], candidate_client: GraphQLClient
+    service: Service, categories: dict[str, MaterialCategory], candidate_client: SignedInCandidate
 ) -> None:
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
+    row: Candidate = candidate_client.row
     id_card = categories["ID"].id
-    earlier = [await uploaded(candidate_client, id_card), await uploaded(candidate_client, id_card)]
+    earlier = [await uploaded(candidate_client.client, id_card), await uploaded(candidate_client.client, id_card)]
     error = await refused(
-        service, candidate_client, row.id, id_card, small_jpeg(), "CATEGORY_FULL", earlier
+        service, candidate_client.client, row.id, id_card, small_jpeg(), "CATEGORY_FULL", earlier
     )
     assert error["field"] == "categoryId" and "2" in error["message"]
     # full wins over a bad file too: nothing about the file is worth reporting
-    await refused(service, candidate_client, row.id, id_card, gif(), "CATEGORY_FULL", earlier)
+    await refused(service, candidate_client.client, row.id, id_card, gif(), "CATEGORY_FULL", earlier)
 
 
 CORPUS: list[tuple[str, Callable[[], bytes], str, str, str]] = [
@@ -447,17 +279,17 @@ CORPUS: list[tuple[str, Callable[[], bytes], str, str, str]] = [
 async def test_bad_files_are_refused_and_nothing_is_stored(
     service: Service,
     categories: dict[str, MaterialCategory],
-    candidate_client: GraphQLClient,
+    candidate_client: SignedInCandidate,
     make: Callable[[], bytes],
     filename: str,
     content_type: str,
     expected: str,
 ) -> None:
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
-    earlier = [await uploaded(candidate_client, categories["ID"].id)]
+    row: Candidate = candidate_client.row
+    earlier = [await uploaded(candidate_client.client, categories["ID"].id)]
     error = await refused(
         service,
-        candidate_client,
+        candidate_client.client,
         row.id,
         categories["ID"].id,
         make(),
@@ -468,23 +300,23 @@ async def test_bad_files_are_refused_and_nothing_is_stored(
     )
     assert error["field"] == "file"
     # the slot stayed free
-    assert materials_by_code(await me(candidate_client))["ID"]["remaining"] == 1
+    assert materials_by_code(await me(candidate_client.client))["ID"]["remaining"] == 1
 
 
 async def test_refusal_messages_say_what_is_wrong(
-    service: Service, categories: dict[str, MaterialCategory], candidate_client: GraphQLClient
+    service: Service, categories: dict[str, MaterialCategory], candidate_client: SignedInCandidate
 ) -> None:
-    row: Candidate = candidate_client.candidate  # type: ignore[attr-defined]
+    row: Candidate = candidate_client.row
     edu = categories["EDU"].id
     too_big = await refused(
-        service, candidate_client, row.id, edu, over_cap_jpeg(), "FILE_TOO_LARGE"
+        service, candidate_client.client, row.id, edu, over_cap_jpeg(), "FILE_TOO_LARGE"
     )
     assert "201 KB" in too_big["message"] and "200 KB" in too_big["message"]
-    bomb_error = await refused(service, candidate_client, row.id, edu, bomb(), "FILE_TOO_LARGE")
+    bomb_error = await refused(service, candidate_client.client, row.id, edu, bomb(), "FILE_TOO_LARGE")
     assert "像素" in bomb_error["message"]
-    gif_error = await refused(service, candidate_client, row.id, edu, gif(), "UNSUPPORTED_FORMAT")
+    gif_error = await refused(service, candidate_client.client, row.id, edu, gif(), "UNSUPPORTED_FORMAT")
     assert "GIF" in gif_error["message"]
-    small = await refused(service, candidate_client, row.id, edu, tiny_jpeg(), "IMAGE_TOO_SMALL")
+    small = await refused(service, candidate_client.client, row.id, edu, tiny_jpeg(), "IMAGE_TOO_SMALL")
     assert "200×200" in small["message"] and "300" in small["message"]
 
 
@@ -515,11 +347,11 @@ async def test_png_refused_where_the_category_takes_only_jpeg(
 
 
 async def test_exif_orientation_6_is_stored_as_sent_and_shown_upright(
-    service: Service, categories: dict[str, MaterialCategory], candidate_client: GraphQLClient
+    service: Service, categories: dict[str, MaterialCategory], candidate_client: SignedInCandidate
 ) -> None:
     data = photo(1200, 900, orientation=6, seed=6)
     assert len(data) <= 204800
-    picture = await uploaded(candidate_client, categories["ID"].id, data)
+    picture = await uploaded(candidate_client.client, categories["ID"].id, data)
     assert (picture["width"], picture["height"]) == (900, 1200)
     assert picture["byteSize"] == len(data)
     assert picture["sha256"] == hashlib.sha256(data).hexdigest()
@@ -546,10 +378,10 @@ async def test_exif_orientation_6_is_stored_as_sent_and_shown_upright(
 
 
 async def test_signed_urls_refuse_tampering_other_paths_and_expiry(
-    service: Service, categories: dict[str, MaterialCategory], candidate_client: GraphQLClient
+    service: Service, categories: dict[str, MaterialCategory], candidate_client: SignedInCandidate
 ) -> None:
-    first = await uploaded(candidate_client, categories["ID"].id)
-    second = await uploaded(candidate_client, categories["ID"].id)
+    first = await uploaded(candidate_client.client, categories["ID"].id)
+    second = await uploaded(candidate_client.client, categories["ID"].id)
     url = httpx.URL(first["url"])
     sig = url.params["sig"]
 

@@ -18,16 +18,16 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-import tests.operations as op
+import tests.helpers.operations as op
 from models import Attachment, Candidate, MaterialCategory
 from models.enums import ReviewStatus
-from tests.client import FilePart, GraphQLClient, Result
-from tests.factories import PASSWORD, load_demo_categories, make_candidate, make_staff
-from tests.pictures import small_jpeg
-from tests.proofs.support import Tally
-from tests.scale.cluster import Worker, broker_channel, wait_for_listeners, worker_env
-from tests.scale.engines import REDIS_URL
-from tests.service import ScaleStack, Service, start_service, test_settings
+from tests.helpers.client import FilePart, GraphQLClient, Result
+from tests.helpers.engines import REDIS_URL
+from tests.helpers.factories import PASSWORD, load_demo_categories, make_candidate, make_staff
+from tests.helpers.pictures import small_jpeg
+from tests.helpers.processes import Worker, broker_channel, wait_for_listeners, worker_env
+from tests.helpers.raw import Tally
+from tests.helpers.service import ScaleStack, Service, start_service, test_settings
 
 pytestmark = pytest.mark.slow
 

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from tortoise.transactions import in_transaction
 
-import tests.operations as op
+import tests.helpers.operations as op
 from models import Attachment, MaterialCategory
 from resolvers.locking import candidate_for_update
 from server.database import database, migrate
-from tests.client import FilePart, GraphQLClient
-from tests.factories import PASSWORD, load_demo_categories, make_candidate
-from tests.pictures import small_jpeg
-from tests.scale.engines import create_database, drop_database, unique_name
-from tests.service import ScaleStack, Service, start_service, test_settings
+from tests.helpers.client import FilePart, GraphQLClient
+from tests.helpers.engines import create_database, drop_database, unique_name
+from tests.helpers.factories import PASSWORD, load_demo_categories, make_candidate
+from tests.helpers.pictures import small_jpeg
+from tests.helpers.service import ScaleStack, Service, start_service, test_settings
 
 
 @pytest.fixture(scope="module")

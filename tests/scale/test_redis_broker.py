@@ -12,8 +12,8 @@ import pytest
 from pubsub import open_broker
 from pubsub.base import Event, Subscription, is_resubscribed
 from pubsub.redis import RedisBroker
-from tests.factories import unique
-from tests.scale.engines import REDIS_URL, OwnRedis, free_port
+from tests.helpers.engines import REDIS_URL, OwnRedis, free_port
+from tests.helpers.factories import unique
 
 
 def broker_for(url: str = REDIS_URL, prefix: str | None = None) -> RedisBroker:

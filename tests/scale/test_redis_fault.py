@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-import tests.operations as op
+import tests.helpers.operations as op
 from models import ReviewMessage
 from models.enums import ReviewStatus
 from pubsub.redis import RedisBroker
-from tests.client import GraphQLClient
-from tests.factories import PASSWORD, make_candidate, make_staff, unique
-from tests.proofs.support import Tally
-from tests.scale.cluster import broker_channel, wait_for_listeners
-from tests.scale.engines import OwnRedis
-from tests.service import ScaleStack, Service, start_service, test_settings
+from tests.helpers.client import GraphQLClient
+from tests.helpers.engines import OwnRedis
+from tests.helpers.factories import PASSWORD, make_candidate, make_staff, unique
+from tests.helpers.processes import broker_channel, wait_for_listeners
+from tests.helpers.raw import Tally
+from tests.helpers.service import ScaleStack, Service, start_service, test_settings
 
 pytestmark = pytest.mark.slow
 

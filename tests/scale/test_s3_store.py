@@ -11,9 +11,9 @@ from botocore.exceptions import ClientError
 
 from storage.base import ObjectMissing, open_store
 from storage.s3 import S3Store
-from tests.factories import unique
-from tests.pictures import small_jpeg
-from tests.service import ScaleStack
+from tests.helpers.factories import unique
+from tests.helpers.pictures import small_jpeg
+from tests.helpers.service import ScaleStack
 
 
 async def started(stack: ScaleStack, bucket: str, prefix: str = "") -> S3Store:

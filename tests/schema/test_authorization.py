@@ -30,12 +30,12 @@ from core.security import new_session_id, sign_token
 from models import Attachment, Candidate, MaterialCategory, ReviewMessage, Session, StaffUser
 from models.enums import MessageKind, ReviewStatus, Role
 from resolvers.events import candidate_topic, queue_topic
-from tests import operations as op
-from tests.client import FilePart, GraphQLClient, Result
-from tests.factories import PASSWORD, make_candidate, make_staff, unique
-from tests.pictures import small_jpeg
-from tests.resolvers.test_subscriptions import subscribed
-from tests.service import Service
+from tests.helpers import operations as op
+from tests.helpers.client import FilePart, GraphQLClient, Result
+from tests.helpers.factories import PASSWORD, make_candidate, make_staff, unique
+from tests.helpers.pictures import small_jpeg
+from tests.helpers.service import Service
+from tests.helpers.waiting import subscribed
 
 ACTORS = ["anonymous", "candidate_a", "candidate_b", "examiner_a", "examiner_other", "admin"]
 

@@ -10,11 +10,11 @@ import httpx
 import pytest
 from graphql import get_introspection_query
 
-from tests.client import GraphQLClient, Result
-from tests.conftest import signed_in
-from tests.factories import make_candidate, make_staff
-from tests.service import Service, start_service
-from tests.service import test_settings as service_settings
+from tests.helpers.accounts import SignedInStaff, signed_in
+from tests.helpers.client import GraphQLClient, Result
+from tests.helpers.factories import make_candidate, make_staff
+from tests.helpers.service import Service, start_service
+from tests.helpers.service import test_settings as service_settings
 
 MASKED = "服务器内部错误，请稍后重试。"
 
@@ -63,11 +63,11 @@ async def test_depth_limit_counts_through_fragments(strict_candidate: GraphQLCli
     assert "maximum operation depth" in only_error(await strict_candidate.execute(document))
 
 
-async def test_default_depth_limit(examiner_client: GraphQLClient) -> None:
+async def test_default_depth_limit(examiner_client: SignedInStaff) -> None:
     # The served schema has no cycle deep enough for a valid document to pass 10 levels,
     # so this one is also invalid; the depth error is among the answers, and it is no 500.
     document = "query { me " + "{ materials " * 11 + "{ id }" + " }" * 11 + " }"
-    result = await examiner_client.execute(document)
+    result = await examiner_client.client.execute(document)
     assert result.status_code == 200 and result.data is None
     messages = [e["message"] for e in result.errors]
     assert any("exceeds maximum operation depth of 10" in m for m in messages), messages
@@ -121,7 +121,7 @@ async def _raw_post(service: Service, body: str, token: str | None = None) -> di
     return response.json()  # type: ignore[no-any-return]
 
 
-async def test_unexpected_errors_are_masked(service: Service, examiner_client: GraphQLClient) -> None:
+async def test_unexpected_errors_are_masked(service: Service, examiner_client: SignedInStaff) -> None:
     """A lone UTF-16 surrogate is valid JSON but cannot be stored or bound in SQLite.
 
     That failure is nobody's rule: it must come back masked, with nothing of its inside.
@@ -140,7 +140,7 @@ async def test_unexpected_errors_are_masked(service: Service, examiner_client: G
 
     lookup = "query($n: String!) { candidateByAdmissionNo(admissionNo: $n) { id } }"
     body = '{"query": "' + lookup + '", "variables": {"n": "\\udfff"}}'
-    answer = await _raw_post(service, body, examiner_client.token)
+    answer = await _raw_post(service, body, examiner_client.client.token)
     assert [e["message"] for e in answer["errors"]] == [MASKED]
 
 

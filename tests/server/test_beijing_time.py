@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests import operations as op
-from tests.client import GraphQLClient
-from tests.scale.cluster import Worker
-from tests.service import STACK
+from tests.helpers import operations as op
+from tests.helpers.client import GraphQLClient
+from tests.helpers.processes import Worker
+from tests.helpers.service import STACK
 
 pytestmark = pytest.mark.skipif(STACK != "default", reason="default settings: the embedded stack")
 

@@ -28,11 +28,11 @@ from schema import export_sdl
 from server.database import database, migrate
 from server.demo import CANDIDATE_PASSWORD, CANDIDATES, STAFF, STAFF_PASSWORD
 from storage import open_store
-from tests import operations as op
-from tests.client import FilePart
-from tests.pictures import gif, small_jpeg
-from tests.service import STACK, start_service
-from tests.service import test_settings as service_settings
+from tests.helpers import operations as op
+from tests.helpers.client import FilePart
+from tests.helpers.pictures import gif, small_jpeg
+from tests.helpers.service import STACK, start_service
+from tests.helpers.service import test_settings as service_settings
 
 # The CLI's own behaviour (arguments, exit codes, import rules, reports) does not depend on
 # the engines, and these tests read the SQLite file and the picture folder directly.

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from models import Candidate
 from models.enums import ReviewStatus
-from tests import operations as op
-from tests.conftest import signed_in
-from tests.factories import make_candidate, make_staff, unique
-from tests.service import Service
+from tests.helpers import operations as op
+from tests.helpers.accounts import signed_in
+from tests.helpers.factories import make_candidate, make_staff, unique
+from tests.helpers.service import Service
 
 CLI = Path(sys.executable).with_name("exam-review")
 

@@ -11,11 +11,12 @@ import httpx
 import pytest
 
 from models import Attachment, MaterialCategory
-from tests import operations as op
-from tests.client import FilePart, GraphQLClient
-from tests.pictures import small_jpeg
-from tests.service import Service, start_service
-from tests.service import test_settings as service_settings
+from tests.helpers import operations as op
+from tests.helpers.accounts import SignedInCandidate
+from tests.helpers.client import FilePart
+from tests.helpers.pictures import small_jpeg
+from tests.helpers.service import Service, start_service
+from tests.helpers.service import test_settings as service_settings
 
 
 @pytest.fixture
@@ -128,7 +129,7 @@ async def test_chunked_body_over_the_cap_is_413(service: Service, http: httpx.As
 
 
 async def test_chunked_multipart_upload_over_the_cap_stores_nothing(
-    service: Service, candidate_client: GraphQLClient, categories: dict[str, MaterialCategory]
+    service: Service, candidate_client: SignedInCandidate, categories: dict[str, MaterialCategory]
 ) -> None:
     """A signed-in upload over the cap: refused while streaming, before the resolver runs."""
     boundary = "----capboundary"
@@ -157,12 +158,12 @@ async def test_chunked_multipart_upload_over_the_cap_stores_nothing(
             content=body(),
             headers={
                 "Content-Type": f"multipart/form-data; boundary={boundary}",
-                "Authorization": f"Bearer {candidate_client.token}",
+                "Authorization": f"Bearer {candidate_client.client.token}",
             },
         )
     refusal(response, 413, "BODY_TOO_LARGE")
     with service.db():
-        assert not await Attachment.exists(candidate_id=candidate_client.candidate.id)  # type: ignore[attr-defined]
+        assert not await Attachment.exists(candidate_id=candidate_client.row.id)
 
 
 @pytest.mark.parametrize("length", ["abc", "-1", "1e9"])

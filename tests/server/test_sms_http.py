@@ -17,11 +17,11 @@ from models.enums import ReviewStatus
 from models.notifications import OutboxKind, OutboxStatus
 from server.sms.http import HttpGateway, HttpPoster, verify
 from server.sms.sender import OutboxSender
-from tests import operations as op
-from tests.conftest import signed_in
-from tests.factories import make_candidate, make_staff, unique
-from tests.service import Service, start_service
-from tests.service import test_settings as settings_for
+from tests.helpers import operations as op
+from tests.helpers.accounts import signed_in
+from tests.helpers.factories import make_candidate, make_staff, unique
+from tests.helpers.service import Service, start_service
+from tests.helpers.service import test_settings as settings_for
 
 SMS_SECRET = "sms-provider-secret"
 HOOK_SECRET = "webhook-secret"

@@ -20,12 +20,12 @@ from server.database import database
 from server.sms.http import HttpPoster
 from server.sms.log import LogGateway
 from server.sms.sender import OutboxSender, backoff_seconds
-from tests import operations as op
-from tests.client import GraphQLClient
-from tests.conftest import signed_in
-from tests.factories import make_candidate, make_staff, unique
-from tests.service import Service, start_service
-from tests.service import test_settings as settings_for
+from tests.helpers import operations as op
+from tests.helpers.accounts import signed_in
+from tests.helpers.client import GraphQLClient
+from tests.helpers.factories import make_candidate, make_staff, unique
+from tests.helpers.service import Service, start_service
+from tests.helpers.service import test_settings as settings_for
 
 MERGE_SECONDS = 30
 OFFICIAL = "您的医师资格考试报名材料照片，有新的审核通知，请在 24 小时之内登陆报名网站，访问报名材料上传页面，查看消息并按要求处理。"

@@ -20,8 +20,8 @@ from core.context import Services
 from core.settings import Settings
 from server.app import create_app, uvicorn_options
 from server.database import migrate
-from tests.client import GraphQLClient
-from tests.scale.engines import REDIS_URL, SeaweedS3, create_database, drop_database
+from tests.helpers.client import GraphQLClient
+from tests.helpers.engines import REDIS_URL, SeaweedS3, create_database, drop_database
 
 
 @dataclass

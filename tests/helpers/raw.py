@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from tests.service import Service
+from tests.helpers.service import Service
 
 # What a stored key may look like: every part chosen by the service, nothing by the user.
 STORED_KEY = re.compile(

@@ -12,7 +12,7 @@ from core.security import hash_password
 from models import Candidate, MaterialCategory, StaffUser
 from models.enums import Role
 from server.demo import load_categories
-from tests.service import Service
+from tests.helpers.service import Service
 
 PASSWORD = "test-pass-2026"
 _PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow by design: hash once

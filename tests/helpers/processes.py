@@ -15,7 +15,7 @@ import httpx
 from redis.asyncio import Redis
 
 from core.settings import Settings
-from tests.scale.engines import free_port, stop_process
+from tests.helpers.engines import free_port, stop_process
 
 
 def worker_env(settings: Settings, var_dir: Path) -> dict[str, str]:
