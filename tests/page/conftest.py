@@ -12,6 +12,8 @@ import pytest
 from playwright.async_api import (
     Browser,
     BrowserContext,
+    FilePayload,
+    Locator,
     Page,
     ViewportSize,
     async_playwright,
@@ -127,3 +129,13 @@ async def sign_in(page: Page, base_url: str, username: str, password: str) -> No
     await page.get_by_role("button", name="登录").click()
     await expect(page.locator("#registration")).to_be_visible()
     await expect(page.locator("#live")).to_have_attribute("data-live", "open")
+
+
+def card(page: Page, code: str) -> Locator:
+    """The material card of one category."""
+    return page.locator(f'article.material[data-category="{code}"]')
+
+
+def jpeg_file(name: str, data: bytes) -> FilePayload:
+    """A JPEG as the file chooser hands it to the page."""
+    return FilePayload(name=name, mimeType="image/jpeg", buffer=data)

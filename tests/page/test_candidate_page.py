@@ -18,17 +18,17 @@ from tests.helpers.factories import PASSWORD, make_candidate, make_staff
 from tests.helpers.pictures import gif, photo, small_jpeg
 from tests.helpers.service import Service, start_service
 from tests.helpers.service import test_settings as settings_for
-from tests.page.conftest import PHONE, PageErrors, open_context, screenshot, sign_in
+from tests.page.conftest import (
+    PHONE,
+    PageErrors,
+    card,
+    jpeg_file,
+    open_context,
+    screenshot,
+    sign_in,
+)
 
 LOCK_LINE = re.compile(r"^\d{4}/\d{1,2}/\d{1,2} \d{2}:\d{2}:\d{2} 上报完成，内容已锁定。$")
-
-
-def jpeg_file(name: str, data: bytes) -> FilePayload:
-    return FilePayload(name=name, mimeType="image/jpeg", buffer=data)
-
-
-def card(page: Page, code: str) -> Locator:
-    return page.locator(f'article.material[data-category="{code}"]')
 
 
 async def choose_and_confirm(page: Page, code: str, name: str, data: bytes) -> Locator:

@@ -14,9 +14,8 @@ from tests.helpers.accounts import signed_in
 from tests.helpers.factories import PASSWORD, make_candidate, make_staff
 from tests.helpers.pictures import small_jpeg
 from tests.helpers.service import Service
-from tests.page.conftest import PageErrors, screenshot, sign_in
+from tests.page.conftest import PageErrors, card, jpeg_file, screenshot, sign_in
 from tests.page.proxy import Line, Relay
-from tests.page.test_candidate_page import card, jpeg_file
 
 # What Chromium logs for requests that the relay cut or answered with 502: expected here.
 # What Chromium logs while the line is cut; which net::ERR_ it is depends on timing.
