@@ -12,8 +12,6 @@ import os
 import random
 import resource
 import secrets
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,9 +27,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.helpers.pictures import photo  # noqa: E402
+from tests.helpers.processes import EXAM_REVIEW, ServerProcess  # noqa: E402
 
 BIN = Path(sys.executable).parent
-EXAM_REVIEW = str(BIN / "exam-review")
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET = "bench-" + secrets.token_hex(16)
@@ -44,12 +42,6 @@ def raise_fd_limit(want: int = 20000) -> int:
     if soft < target:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # Figures -----------------------------------------------------------------------------------
@@ -106,72 +98,9 @@ def ratio(service: Figure, baseline: Figure) -> Figure:
 
 
 # Processes ---------------------------------------------------------------------------------
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
-                parts = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(parts[1]) == pid:
-            found.append(int(entry))
-    return found
-
-
-def tree_pids(pid: int) -> list[int]:
-    pids, todo = [], [pid]
-    while todo and len(pids) < 64:
-        current = todo.pop()
-        pids.append(current)
-        todo.extend(_children(current))
-    return pids
-
-
-def rss_bytes(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return 0
-    return 0
-
-
-def tree_rss(pid: int) -> int:
-    """RSS of a server and its workers (uvicorn's supervisor included)."""
-    return sum(rss_bytes(p) for p in tree_pids(pid))
-
-
-@dataclass
-class Server:
-    name: str
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def rss(self) -> int:
-        return tree_rss(self.process.pid)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                for pid in reversed(tree_pids(self.process.pid)):
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+# Started and awaited by the tests' own routine (tests/helpers/processes.py): `.start()`
+# spawns, `await .wait_ready()` answers the seconds to the first 200, `.rss()` the memory of
+# the server and its workers, `await .stop()` SIGTERM (SIGKILL for the whole group if need be).
 
 
 def service_env(var_dir: Path, database_url: str | None = None, broker_url: str | None = None) -> dict[str, str]:
@@ -185,50 +114,22 @@ def service_env(var_dir: Path, database_url: str | None = None, broker_url: str 
     return env
 
 
-def spawn_service(var_dir: Path, workers: int = 1, **env_args: Any) -> Server:
-    port = free_port()
-    log = var_dir / f"serve-{port}.log"
-    handle = open(log, "wb")  # noqa: SIM115 - handed to the child
-    process = subprocess.Popen(
-        [EXAM_REVIEW, "serve", "--port", str(port), "--workers", str(workers)],
-        env=service_env(var_dir, **env_args), stdout=handle, stderr=subprocess.STDOUT,
-        cwd=var_dir,
-    )
-    return Server("service", process, port, log)
+def spawn_service(var_dir: Path, workers: int = 1, **env_args: Any) -> ServerProcess:
+    """`exam-review serve`, started (not yet ready)."""
+    env = service_env(var_dir, **env_args)
+    return ServerProcess.serve(env, var_dir, "--workers", str(workers), name="service").start()
 
 
-def spawn_baseline(var_dir: Path, workers: int = 1, broker_url: str | None = None) -> Server:
-    port = free_port()
-    log = var_dir / f"baseline-{port}.log"
-    handle = open(log, "wb")  # noqa: SIM115 - handed to the child
+def spawn_baseline(var_dir: Path, workers: int = 1, broker_url: str | None = None) -> ServerProcess:
+    """uvicorn serving the bare Starlette baseline, started (not yet ready)."""
     env = {**os.environ, "BENCH_STORE": str(var_dir / "baseline-files"), "PYTHONPATH": str(ROOT)}
     if broker_url:
         env["BENCH_BROKER_URL"] = broker_url
-    process = subprocess.Popen(
-        [str(BIN / "uvicorn"), "bench.baseline_app:app", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning", "--ws", "websockets-sansio"],
-        env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT,
-    )
-    return Server("baseline", process, port, log)
-
-
-async def wait_ready(server: Server, path: str = "/healthz", limit: float = 60) -> float:
-    """Seconds until the server answers path with 200; raises if it dies or never answers."""
-    import httpx
-
-    started = time.perf_counter()
-    deadline = started + limit
-    async with httpx.AsyncClient(timeout=2) as http:
-        while time.perf_counter() < deadline:
-            if server.process.poll() is not None:
-                raise RuntimeError(f"{server.name} exited: {server.log.read_text()[-2000:]}")
-            try:
-                if (await http.get(server.base + path)).status_code == 200:
-                    return time.perf_counter() - started
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.01)
-    raise RuntimeError(f"{server.name} not ready after {limit}s: {server.log.read_text()[-2000:]}")
+    command = [
+        str(BIN / "uvicorn"), "bench.baseline_app:app", "--workers", str(workers),
+        "--log-level", "warning", "--ws", "websockets-sansio",
+    ]
+    return ServerProcess(command, env, var_dir, name="baseline").start()
 
 
 # Pictures ----------------------------------------------------------------------------------

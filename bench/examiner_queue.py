@@ -27,7 +27,6 @@ import httpx
 from bench.common import (
     EXAM_REVIEW,
     Figure,
-    Server,
     log,
     orm,
     password_hash,
@@ -36,8 +35,8 @@ from bench.common import (
     seed_staff,
     service_env,
     spawn_service,
-    wait_ready,
 )
+from tests.helpers.processes import ServerProcess
 
 REGIONS = [f"考区{i:02d}" for i in range(1, 33)]
 SITES = [f"考点{i:03d}" for i in range(1, 301)]
@@ -177,7 +176,7 @@ async def run(params: QueueParams, pg_reason: str | None) -> dict[str, Any]:
     if pg_reason is not None:
         return {"skipped": [f"queue at national scale: skipped: {pg_reason}"], "rows": []}
     folder = Path(tempfile.mkdtemp(prefix="bench-queue-"))
-    server: Server | None = None
+    server: ServerProcess | None = None
     try:
         async with pg_database() as url:
             await asyncio.to_thread(
@@ -210,11 +209,11 @@ async def run(params: QueueParams, pg_reason: str | None) -> dict[str, Any]:
             plans = await explain(url, queries)
 
             server = spawn_service(folder, 1, database_url=url)
-            await wait_ready(server)
+            await server.wait_ready()
             rows = []
             pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
             try:
-                async with httpx.AsyncClient(base_url=server.base, timeout=30) as http:
+                async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
                     async def gql(token: str, query: str, variables: dict[str, Any]) -> Any:
                         response = await http.post(
                             "/graphql", json={"query": query, "variables": variables},
@@ -267,7 +266,7 @@ async def run(params: QueueParams, pg_reason: str | None) -> dict[str, Any]:
             }
     finally:
         if server is not None:
-            server.stop()
+            await server.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 

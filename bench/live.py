@@ -26,7 +26,6 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bench.common import (
     Figure,
-    Server,
     log,
     migrate_and_demo,
     percentile,
@@ -38,8 +37,9 @@ from bench.common import (
     seed_staff,
     spawn_baseline,
     spawn_service,
-    wait_ready,
 )
+from tests.helpers.client import GRAPHQL_TRANSPORT_WS
+from tests.helpers.processes import ServerProcess
 
 REVIEW_EVENTS = "subscription { reviewEvents { status locked message { id kind body authorName createdAt } } }"
 RETURN = (
@@ -121,12 +121,12 @@ async def open_all(
     return time.perf_counter() - started
 
 
-def service_opener(server: Server, tokens: dict[int, str]) -> Callable[[int], Awaitable[ClientConnection]]:
+def service_opener(server: ServerProcess, tokens: dict[int, str]) -> Callable[[int], Awaitable[ClientConnection]]:
     url = f"ws://127.0.0.1:{server.port}/graphql"
 
     async def opener(candidate_id: int) -> ClientConnection:
         ws = await connect(
-            url, subprotocols=["graphql-transport-ws"], open_timeout=60, ping_interval=None,
+            url, subprotocols=[GRAPHQL_TRANSPORT_WS], open_timeout=60, ping_interval=None,
             close_timeout=2, compression=None,
         )
         await ws.send(json.dumps({
@@ -142,7 +142,7 @@ def service_opener(server: Server, tokens: dict[int, str]) -> Callable[[int], Aw
     return opener
 
 
-def baseline_opener(server: Server) -> Callable[[int], Awaitable[ClientConnection]]:
+def baseline_opener(server: ServerProcess) -> Callable[[int], Awaitable[ClientConnection]]:
     async def opener(candidate_id: int) -> ClientConnection:
         return await connect(
             f"ws://127.0.0.1:{server.port}/ws?c={candidate_id}", open_timeout=60,
@@ -213,7 +213,7 @@ async def measure_service(
     database_url: str | None = None,
 ) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="bench-live-"))
-    server: Server | None = None
+    server: ServerProcess | None = None
     holder = Holder()
     refusals: list[str] = []
     try:
@@ -224,9 +224,9 @@ async def measure_service(
         examiner = await seed_staff(folder, database_url=database_url)
         tokens = {a.id: a.token for a in accounts}
         server = spawn_service(folder, workers, broker_url=broker_url, database_url=database_url)
-        await wait_ready(server)
+        await server.wait_ready()
         headers = {"Authorization": f"Bearer {examiner.token}"}
-        async with httpx.AsyncClient(base_url=server.base, headers=headers, timeout=30,
+        async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30,
                                      limits=httpx.Limits(max_connections=32)) as http:
             # Warm every worker up (imports, first queries) before the memory baseline.
             for _ in range(4 * workers):
@@ -262,7 +262,7 @@ async def measure_service(
     finally:
         await holder.close()
         if server is not None:
-            server.stop()
+            await server.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -274,8 +274,8 @@ async def measure_baseline(
     holder = Holder()
     ids = list(range(1, size + 1))
     try:
-        await wait_ready(server)
-        async with httpx.AsyncClient(base_url=server.base, timeout=30,
+        await server.wait_ready()
+        async with httpx.AsyncClient(base_url=server.url, timeout=30,
                                      limits=httpx.Limits(max_connections=32)) as http:
             for _ in range(4 * workers):
                 await http.get("/healthz")
@@ -303,7 +303,7 @@ async def measure_baseline(
         }
     finally:
         await holder.close()
-        server.stop()
+        await server.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -10,41 +10,20 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+from bench.common import Figure, log, migrate_and_demo, spawn_baseline, spawn_service
 
-from bench.common import Figure, Server, log, migrate_and_demo, spawn_baseline, spawn_service
+# Poll often: the figure is the time to the first answer.
+POLL_SECONDS = 0.005
 
 
 @dataclass(frozen=True)
 class StartParams:
     repeats: int = 5
     idle_seconds: float = 1.0
-
-
-async def first_answer(server: Server, path: str, body: dict[str, Any] | None, limit: float = 60) -> float:
-    """Seconds from the process start to the first 200, polling every 5 ms."""
-    started = server_started = time.perf_counter()
-    deadline = started + limit
-    async with httpx.AsyncClient(timeout=2) as http:
-        while time.perf_counter() < deadline:
-            if server.process.poll() is not None:
-                raise RuntimeError(server.log.read_text()[-2000:])
-            try:
-                if body is None:
-                    response = await http.get(server.base + path)
-                else:
-                    response = await http.post(server.base + path, json=body)
-                if response.status_code == 200:
-                    return time.perf_counter() - server_started
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.005)
-    raise RuntimeError("no answer")
 
 
 async def run(params: StartParams) -> dict[str, Any]:
@@ -55,18 +34,20 @@ async def run(params: StartParams) -> dict[str, Any]:
         for _ in range(params.repeats):
             server = spawn_service(folder, 1)
             try:
-                service_s.add(await first_answer(server, "/graphql", {"query": "{ __typename }"}))
-                await asyncio.sleep(params.idle_seconds)
+                service_s.add(await server.wait_ready(
+                    "/graphql", json={"query": "{ __typename }"}, every=POLL_SECONDS
+                ))
+                await asyncio.sleep(params.idle_seconds)  # idle memory: nothing to wait for
                 service_rss.add(server.rss() / 2**20)
             finally:
-                server.stop()
+                await server.stop()
             baseline = spawn_baseline(folder, 1)
             try:
-                base_s.add(await first_answer(baseline, "/healthz", None))
+                base_s.add(await baseline.wait_ready("/healthz", every=POLL_SECONDS))
                 await asyncio.sleep(params.idle_seconds)
                 base_rss.add(baseline.rss() / 2**20)
             finally:
-                baseline.stop()
+                await baseline.stop()
         log(f"start: service {service_s.show('{:.2f}')} s {service_rss.show()} MiB; "
             f"baseline {base_s.show('{:.2f}')} s {base_rss.show()} MiB")
     finally:

@@ -20,7 +20,6 @@ from typing import Any
 from bench.common import (
     ROOT,
     Figure,
-    Server,
     category_ids,
     log,
     migrate_and_demo,
@@ -30,8 +29,8 @@ from bench.common import (
     seed_candidates,
     spawn_baseline,
     spawn_service,
-    wait_ready,
 )
+from tests.helpers.processes import ServerProcess
 
 BOUNDARY = "----examReviewBench7MA4YWxkTrZu0gW"
 UPLOAD = (
@@ -145,8 +144,8 @@ async def _one_setup(
     pictures: list[bytes], results: list[dict[str, Any]],
 ) -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-upload-"))
-    service: Server | None = None
-    baseline: Server | None = None
+    service: ServerProcess | None = None
+    baseline: ServerProcess | None = None
     try:
         migrate_and_demo(folder, database_url)
         categories = await category_ids(folder, database_url)
@@ -161,21 +160,21 @@ async def _one_setup(
             [("-", i) for i in range(len(pictures))],
         )
         blocks = []
-        for run in range(runs):
-            block = accounts[run * params.candidates_per_run : (run + 1) * params.candidates_per_run]
+        for run_no in range(runs):
+            share = accounts[run_no * params.candidates_per_run : (run_no + 1) * params.candidates_per_run]
             # Category varies slowest, so one candidate's uploads are far apart in time.
             requests = [
                 (account.token, c * len(pictures) + (i % len(pictures)))
                 for c in range(len(codes))
-                for i, account in enumerate(block)
+                for i, account in enumerate(share)
             ]
-            blocks.append(write_plan(folder, f"service{run}", bodies, requests))
+            blocks.append(write_plan(folder, f"service{run_no}", bodies, requests))
 
         service = spawn_service(folder, workers, database_url=database_url)
         baseline = spawn_baseline(folder, workers)
-        await wait_ready(service)
-        await wait_ready(baseline)
-        service_url, baseline_url = service.base, baseline.base
+        await service.wait_ready()
+        await baseline.wait_ready()
+        service_url, baseline_url = service.url, baseline.url
         log(f"upload: {database}, {workers} worker(s): warm-up")
         wrk(service_url, blocks[0], 16, params.warmup_seconds, '"sha256"', "/graphql")
         wrk(baseline_url, baseline_plan, 16, params.warmup_seconds, '"sha256"', "/upload")
@@ -188,11 +187,11 @@ async def _one_setup(
                 order = ("service", "baseline") if repeat % 2 == 0 else ("baseline", "service")
                 for which in order:
                     if which == "service":
-                        run = wrk(service_url, blocks[block], concurrency, params.seconds,
-                                  '"sha256"', "/graphql")
+                        figures = wrk(service_url, blocks[block], concurrency, params.seconds,
+                                      '"sha256"', "/graphql")
                         block += 1
-                        svc.add(run)
-                        first_failure = first_failure or run["first_failure"]
+                        svc.add(figures)
+                        first_failure = first_failure or figures["first_failure"]
                     else:
                         base.add(wrk(baseline_url, baseline_plan, concurrency, params.seconds,
                                      '"sha256"', "/upload"))
@@ -218,7 +217,7 @@ async def _one_setup(
     finally:
         for server in (service, baseline):
             if server is not None:
-                server.stop()
+                await server.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 

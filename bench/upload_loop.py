@@ -12,8 +12,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,18 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.helpers.pictures import photo  # noqa: E402
+from tests.helpers.processes import EXAM_REVIEW, ServerProcess  # noqa: E402
 
 UPLOAD = (
     "mutation($c: ID!, $f: Upload!) { uploadAttachment(categoryId: $c, file: $f)"
     " { attachment { id byteSize } errors { code message } } }"
 )
 DELETE = "mutation($id: ID!) { deleteAttachment(id: $id) { deletedId errors { code } } }"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def realistic_jpeg() -> bytes:
@@ -53,24 +46,13 @@ def realistic_jpeg() -> bytes:
 async def run(rounds: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         env = {**os.environ, "VAR_DIR": folder}
-        exe = str(ROOT / ".venv" / "bin" / "exam-review")
         await asyncio.to_thread(
-            subprocess.run, [exe, "demo"], env=env, check=True, capture_output=True
+            subprocess.run, [EXAM_REVIEW, "demo"], env=env, check=True, capture_output=True
         )
-        port = free_port()
-        server = subprocess.Popen(  # noqa: ASYNC220 - starts at once, never waits
-            [exe, "serve", "--port", str(port)], env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        server = ServerProcess.serve(env, Path(folder)).start()
         try:
-            base = f"http://127.0.0.1:{port}"
-            async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-                for _ in range(200):
-                    try:
-                        if (await http.get("/healthz")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        await asyncio.sleep(0.05)
+            await server.wait_ready()
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
                 login = await http.post("/graphql", json={"query": 'mutation { login(username: "zhangwei", password: "kaosheng2026") { token } }'})
                 token = login.json()["data"]["login"]["token"]
                 me = await http.post(
@@ -102,8 +84,7 @@ async def run(rounds: int) -> dict[str, float]:
                         json={"query": DELETE, "variables": {"id": attachment["id"]}},
                     )
         finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=30)
+            await server.stop()
     median = statistics.median(timings)
     return {
         "rounds": rounds,

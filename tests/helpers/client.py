@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,11 @@ from typing import Any
 
 import httpx
 import websockets
+from websockets.asyncio.client import ClientConnection
+from websockets.typing import Subprotocol
+
+# The GraphQL over WebSocket protocol the service speaks.
+GRAPHQL_TRANSPORT_WS = Subprotocol("graphql-transport-ws")
 
 
 @dataclass
@@ -85,10 +91,9 @@ class GraphQLClient:
         headers: dict[str, str] | None = None,
     ) -> Result:
         """Multipart per the GraphQL multipart request spec; `files` maps variable paths to parts."""
-        operations = {"query": query, "variables": variables}
+        # The files' variables are null in `operations`; `map` points the parts at them.
+        operations = {"query": query, "variables": {**variables, **dict.fromkeys(files)}}
         file_map = {str(i): [f"variables.{path}"] for i, path in enumerate(files)}
-        for path in files:
-            operations["variables"][path] = None
         parts = {
             str(i): (part.filename, part.content, part.content_type)
             for i, part in enumerate(files.values())
@@ -117,7 +122,7 @@ class GraphQLClient:
     ) -> AsyncIterator[Subscription]:
         """Open a graphql-transport-ws socket, send connection_init and subscribe."""
         url = "ws" + self.base_url.removeprefix("http") + "/graphql"
-        async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as socket:  # type: ignore[list-item]
+        async with websockets.connect(url, subprotocols=[GRAPHQL_TRANSPORT_WS]) as socket:
             auth = token if token is not None else self.token
             payload = {"Authorization": f"Bearer {auth}"} if auth else {}
             await socket.send(json.dumps({"type": "connection_init", "payload": payload}))
@@ -137,7 +142,7 @@ class GraphQLClient:
 
 
 class Subscription:
-    def __init__(self, socket: Any, subscription_id: str) -> None:
+    def __init__(self, socket: ClientConnection, subscription_id: str) -> None:
         self.socket = socket
         self.id = subscription_id
 
@@ -155,8 +160,20 @@ class Subscription:
             return message["payload"]
 
     async def nothing_within(self, seconds: float) -> bool:
-        try:
-            message = await asyncio.wait_for(self.socket.recv(), seconds)
-        except TimeoutError:
-            return True
-        return json.loads(message)["type"] in ("ping", "pong")
+        """True when no `next`, `error` or `complete` for this subscription arrives for `seconds`.
+
+        Reads until the deadline, answering pings on the way; fails naming what arrived.
+        """
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                message = json.loads(await asyncio.wait_for(self.socket.recv(), left))
+            except TimeoutError:
+                break
+            if message["type"] == "ping":
+                await self.socket.send(json.dumps({"type": "pong"}))
+                continue
+            if message["type"] == "pong":
+                continue
+            assert message.get("id") != self.id, f"arrived within {seconds:g} s: {message}"
+        return True

@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Coroutine
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
+
+from tests.helpers.processes import free_port, free_ports, stop_process, wait_until
 
 PG_ADMIN_URL = os.environ.get("EXAM_REVIEW_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("EXAM_REVIEW_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -38,24 +39,6 @@ def _die_with_tests() -> None:
 
     pr_set_pdeathsig = 1
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
-def free_port() -> int:
-    return free_ports(1)[0]
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct free loopback ports: all sockets stay bound until every port is picked."""
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
@@ -104,32 +87,6 @@ def create_database(name: str) -> str:
 def drop_database(name: str) -> None:
     # FORCE ends connections a crashed test may have left open.
     run_sync(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-# Processes ------------------------------------------------------------------------------
-
-
-def stop_process(process: subprocess.Popen[bytes], timeout: float = 30) -> int:
-    """SIGTERM and wait; SIGKILL only if it will not stop within timeout."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-    return int(process.returncode)
-
-
-def wait_until(check: Any, what: str, process: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}")
-        if check():
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"{what} did not become ready within {timeout}s")
 
 
 def http_answers(url: str) -> bool:

@@ -17,46 +17,24 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from models import ReviewMessage
 from models.enums import Role
 from resolvers.admin import add_staff_user
+from server.database import database
 from tests.helpers import operations as op
 from tests.helpers.client import FilePart, GraphQLClient
 from tests.helpers.factories import PASSWORD
 from tests.helpers.pictures import small_jpeg
+from tests.helpers.processes import ServerProcess, serve_env
 from tests.helpers.raw import Tally
 from tests.helpers.service import test_settings as settings_for
-from tests.proofs.test_crash_consistency import Server, Uploader, _orm, prepare_world
+from tests.helpers.uploaders import Uploader, prepare_uploaders
+from tests.helpers.waiting import eventually
 
 PICTURES = [small_jpeg(seed) for seed in range(300, 304)]
-PAGE = 4096
-
-
-def _rss_bytes(root: int) -> int:
-    """Resident memory of the server's worker processes (the root when it has none)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    workers = [p for c in children.get(root, []) for p in [c, *children.get(c, [])]]
-    total = 0
-    for pid in workers or [root]:
-        try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
-        except OSError:
-            continue
-    return total
 
 
 @dataclass
@@ -66,13 +44,27 @@ class Counts:
     queue_events: Counter[str] = field(default_factory=Counter)
     submits: int = 0
     returns: int = 0
+    sending: int = 0  # clients still sending requests
 
     def saw(self, status: int) -> None:
         self.statuses[status // 100 * 100] += 1
 
 
+@dataclass
+class Load:
+    """When the clients stop sending, and when they may close their sockets."""
+
+    stop: asyncio.Event = field(default_factory=asyncio.Event)  # the load is over
+    delivered: asyncio.Event = field(default_factory=asyncio.Event)  # every event arrived
+
+    async def sent_everything(self, counts: Counts) -> None:
+        """Say this client sends no more, and keep its socket listening until all arrived."""
+        counts.sending -= 1
+        await self.delivered.wait()
+
+
 async def _candidate(
-    url: str, uploader: Uploader, stop: asyncio.Event, counts: Counts, seed: int
+    url: str, uploader: Uploader, load: Load, counts: Counts, seed: int
 ) -> None:
     rng = random.Random(seed)
     client = GraphQLClient(url, uploader.token)
@@ -96,13 +88,13 @@ async def _candidate(
         listener = asyncio.create_task(listen())
         for code in ("ID", "ID", "EDU", "PROBATION"):
             await upload(code)
-        while not stop.is_set():
+        while not load.stop.is_set():
             me = await client.execute(op.ME)
             counts.saw(me.status_code)
-            status = me.data["me"]["status"] if me.data else None
-            if status in ("DRAFT", "RETURNED"):
-                if status == "RETURNED":  # replace one picture, as a real correction does
-                    ids = [a["id"] for m in me.data["me"]["materials"] for a in m["attachments"]  # type: ignore[index]
+            mine = me.data["me"] if me.data else None
+            if mine is not None and mine["status"] in ("DRAFT", "RETURNED"):
+                if mine["status"] == "RETURNED":  # replace one picture, as a real correction does
+                    ids = [a["id"] for m in mine["materials"] for a in m["attachments"]
                            if m["category"]["code"] == "EDU"]
                     for attachment_id in ids:
                         counts.saw((await client.execute(op.DELETE, {"id": attachment_id})).status_code)
@@ -111,13 +103,14 @@ async def _candidate(
                 counts.saw(result.status_code)
                 if result.data and result.data["submitForReview"]["errors"] == []:
                     counts.submits += 1
+            # Paces the load generator: a person's pause between looks at the page.
             await asyncio.sleep(rng.uniform(0.05, 0.3))
-        await asyncio.sleep(3)  # let the last events arrive
+        await load.sent_everything(counts)
         listener.cancel()
     await client.aclose()
 
 
-async def _examiner(url: str, token: str, stop: asyncio.Event, counts: Counts) -> None:
+async def _examiner(url: str, token: str, load: Load, counts: Counts) -> None:
     client = GraphQLClient(url, token)
     async with client.subscribe(op.QUEUE_EVENTS) as events:
 
@@ -127,7 +120,7 @@ async def _examiner(url: str, token: str, stop: asyncio.Event, counts: Counts) -
                 counts.queue_events[payload["data"]["queueEvents"]["status"]] += 1
 
         listener = asyncio.create_task(listen())
-        while not stop.is_set():
+        while not load.stop.is_set():
             queue = await client.execute(op.QUEUE, {"first": 50})
             counts.saw(queue.status_code)
             for edge in (queue.data or {}).get("reviewQueue", {}).get("edges", []):
@@ -137,51 +130,81 @@ async def _examiner(url: str, token: str, stop: asyncio.Event, counts: Counts) -
                 counts.saw(result.status_code)
                 if result.data and result.data["returnForCorrection"]["errors"] == []:
                     counts.returns += 1
+            # Paces the load generator: the examiner looks at the queue five times a second.
             await asyncio.sleep(0.2)
-        await asyncio.sleep(3)
+        await load.sent_everything(counts)
         listener.cancel()
     await client.aclose()
 
 
 async def _run_load(tmp_path: Path, workers: int, seconds: float) -> None:
     settings = settings_for(tmp_path)
-    uploaders, _ = await prepare_world(settings, tmp_path / "examples")
-    async with _orm(settings):
+    uploaders = await prepare_uploaders(settings, tmp_path / "examples")
+    async with database(settings):
         await add_staff_user(Role.EXAMINER, "load_examiner", PASSWORD, "山东省", "济南", "审核员")
     tally = Tally(f"load x{workers}")
-    server = Server(settings, tmp_path / "serve.log")
-    await server.start("--workers", str(workers))
+    env = serve_env(settings, SMS_SENDER="off")
+    server = ServerProcess.serve(env, tmp_path, "--workers", str(workers))
+    await server.started()
     counts = Counts()
     rss: list[tuple[float, int]] = []
+    tasks: list[asyncio.Task[None]] = []
     try:
-        async with httpx.AsyncClient(base_url=server.url, timeout=20) as http:
-            for uploader in uploaders:
-                login = await http.post(
-                    "/graphql",
-                    json={"query": op.LOGIN, "variables": {"u": uploader.username, "p": PASSWORD}},
-                )
-                uploader.token = login.json()["data"]["login"]["token"]
-            login = await http.post(
-                "/graphql", json={"query": op.LOGIN, "variables": {"u": "load_examiner", "p": PASSWORD}}
-            )
-            examiner_token = login.json()["data"]["login"]["token"]
-        stop = asyncio.Event()
+        for uploader in uploaders:
+            await uploader.sign_in(server.url)
+        anonymous = GraphQLClient(server.url)
+        examiner_token = (await anonymous.login("load_examiner", PASSWORD)).token
+        await anonymous.aclose()
+        assert examiner_token is not None
+        load = Load()
         started = time.monotonic()
-        tasks = [
-            asyncio.create_task(_candidate(server.url, u, stop, counts, seed=i))
+        tasks.extend(
+            asyncio.create_task(_candidate(server.url, u, load, counts, seed=i))
             for i, u in enumerate(uploaders)
-        ]
-        tasks.append(asyncio.create_task(_examiner(server.url, examiner_token, stop, counts)))
-        assert server.process is not None
-        while time.monotonic() - started < seconds:
-            rss.append((time.monotonic() - started, _rss_bytes(server.process.pid)))
-            await asyncio.sleep(1)
+        )
+        tasks.append(asyncio.create_task(_examiner(server.url, examiner_token, load, counts)))
+        counts.sending = len(tasks)
+
+        def check_clients() -> None:
             for task in tasks:
                 if task.done():
                     task.result()  # a crashed client fails the test at once
-        stop.set()
+
+        while time.monotonic() - started < seconds:
+            rss.append((time.monotonic() - started, server.rss(workers_only=True)))
+            # Paces the memory samples: one a second.
+            await asyncio.sleep(1)
+            check_clients()
+        load.stop.set()
+
+        def all_sent() -> bool:
+            check_clients()
+            return counts.sending == 0
+
+        await eventually(all_sent, "every client sent its last request", within=60, every=0.1)
+        async with database(settings):
+            written = {
+                uploader.candidate_id: {
+                    str(i) for i in await ReviewMessage.filter(candidate_id=uploader.candidate_id)
+                    .values_list("id", flat=True)
+                }
+                for uploader in uploaders
+            }
+
+        def all_arrived() -> bool:
+            check_clients()
+            return (
+                all(counts.review_events[c] >= ids for c, ids in written.items())
+                and counts.queue_events["SUBMITTED"] >= counts.submits
+                and counts.queue_events["RETURNED"] >= counts.returns
+            )
+
+        await eventually(all_arrived, "every event written reached its socket", within=30, every=0.1)
+        load.delivered.set()
         await asyncio.wait_for(asyncio.gather(*tasks), 60)
     finally:
+        for task in tasks:
+            task.cancel()  # only those a failure left waiting
         await server.stop()
 
     # Zero 5xx, and the load really ran.
@@ -190,15 +213,12 @@ async def _run_load(tmp_path: Path, workers: int, seconds: float) -> None:
     tally.add("returns", counts.returns)
     assert counts.statuses[500] == 0, counts.statuses
     assert counts.submits >= len(uploaders) and counts.returns >= len(uploaders)
-    # Zero lost events: every message written reached its candidate's socket.
-    async with _orm(settings):
-        for uploader in uploaders:
-            written = {
-                str(i) for i in await ReviewMessage.filter(candidate_id=uploader.candidate_id)
-                .values_list("id", flat=True)
-            }
-            assert written == counts.review_events[uploader.candidate_id], uploader.candidate_id
-            tally.add("review events", len(written))
+    # Zero lost events: every message written reached its candidate's socket, nothing else did.
+    for uploader in uploaders:
+        assert written[uploader.candidate_id] == counts.review_events[uploader.candidate_id], (
+            uploader.candidate_id
+        )
+        tally.add("review events", len(written[uploader.candidate_id]))
     assert counts.queue_events["SUBMITTED"] == counts.submits
     assert counts.queue_events["RETURNED"] == counts.returns
     tally.add("queue events", sum(counts.queue_events.values()))
@@ -218,7 +238,7 @@ async def test_mixed_load_on_one_worker_loses_nothing(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 async def test_two_minute_mixed_load_on_two_workers_loses_nothing(tmp_path: Path) -> None:
-    settings: Any = settings_for(tmp_path)
+    settings = settings_for(tmp_path)
     if settings.broker_url.startswith("memory://"):
         pytest.skip("two workers share events only through Redis; EXAM_REVIEW_STACK=scale runs this")
     await _run_load(tmp_path, workers=2, seconds=120)

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -25,9 +24,10 @@ from tests.helpers.client import FilePart, GraphQLClient, Result
 from tests.helpers.engines import REDIS_URL
 from tests.helpers.factories import PASSWORD, load_demo_categories, make_candidate, make_staff
 from tests.helpers.pictures import small_jpeg
-from tests.helpers.processes import Worker, broker_channel, wait_for_listeners, worker_env
+from tests.helpers.processes import ServerProcess, serve_env
 from tests.helpers.raw import Tally
 from tests.helpers.service import ScaleStack, Service, start_service, test_settings
+from tests.helpers.waiting import broker_channel, wait_for_listeners
 
 pytestmark = pytest.mark.slow
 
@@ -44,12 +44,12 @@ _seeds = itertools.count(1000)
 @dataclass
 class Cluster:
     service: Service  # the tests' own window on the shared database (a third worker)
-    workers: list[Worker]
+    workers: list[ServerProcess]
     categories: dict[str, MaterialCategory]
     redis: Redis
 
     async def sign_in(self, worker: int, username: str) -> GraphQLClient:
-        anonymous = GraphQLClient(self.workers[worker].base_url)
+        anonymous = GraphQLClient(self.workers[worker].url)
         try:
             return await anonymous.login(username, PASSWORD)
         finally:
@@ -64,15 +64,15 @@ async def cluster(
     settings = test_settings(folder, **scale_stack.urls({}))
     service = await start_service(settings)
     categories = await load_demo_categories(service, tmp_path_factory.mktemp("examples"))
-    env = worker_env(settings, folder / "var")
-    workers = [Worker.start(env, folder, f"worker{n}") for n in (1, 2)]
+    env = serve_env(settings)
+    workers = [ServerProcess.serve(env, folder, name=f"worker{n}").start() for n in (1, 2)]
     redis = Redis.from_url(REDIS_URL)
     try:
         for worker in workers:
-            await worker.wait_healthy()
+            await worker.wait_ready()
         yield Cluster(service, workers, categories, redis)
     finally:
-        codes = [worker.stop() for worker in workers]
+        codes = [await worker.stop() for worker in workers]
         await redis.aclose()
         await service.stop()
     # SIGTERM ends each worker gracefully (uvicorn re-raises the signal once shut down)
@@ -136,8 +136,7 @@ async def test_a_return_made_on_one_process_reaches_a_candidate_on_the_other(
             assert ids == sorted(set(ids))
             tally.add("delivered on process 1", len(events))
             # nothing more: no duplicate arrives after the three
-            with pytest.raises(TimeoutError):
-                await subscription.next(within=0.5)
+            assert await subscription.nothing_within(0.5)
     tally.add("lost", tally.counts["sent via process 2"] - tally.counts["delivered on process 1"])
     tally.report()
     assert tally.counts["lost"] == 0
@@ -264,5 +263,5 @@ async def _attachments(service: Service, candidate_id: int) -> list[Attachment]:
 
 def test_workers_log_to_their_own_files(cluster: Cluster) -> None:
     for worker in cluster.workers:
-        assert Path(worker.log_path).exists()
+        assert worker.log_path.exists()
         assert "Traceback" not in worker.log_tail(400), worker.log_tail()

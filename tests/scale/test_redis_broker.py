@@ -12,8 +12,9 @@ import pytest
 from pubsub import open_broker
 from pubsub.base import Event, Subscription, is_resubscribed
 from pubsub.redis import RedisBroker
-from tests.helpers.engines import REDIS_URL, OwnRedis, free_port
+from tests.helpers.engines import REDIS_URL, OwnRedis
 from tests.helpers.factories import unique
+from tests.helpers.processes import free_port
 
 
 def broker_for(url: str = REDIS_URL, prefix: str | None = None) -> RedisBroker:

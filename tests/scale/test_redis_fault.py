@@ -5,13 +5,11 @@ The test runs its own redis-server on its own port; the machine's Redis is never
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from redis.asyncio import Redis
 
 import tests.helpers.operations as op
 from models import ReviewMessage
@@ -20,9 +18,9 @@ from pubsub.redis import RedisBroker
 from tests.helpers.client import GraphQLClient
 from tests.helpers.engines import OwnRedis
 from tests.helpers.factories import PASSWORD, make_candidate, make_staff, unique
-from tests.helpers.processes import broker_channel, wait_for_listeners
 from tests.helpers.raw import Tally
 from tests.helpers.service import ScaleStack, Service, start_service, test_settings
+from tests.helpers.waiting import eventually, subscribed
 
 pytestmark = pytest.mark.slow
 
@@ -63,13 +61,9 @@ async def test_a_return_made_while_redis_is_down_reaches_the_candidate(
     row = await make_candidate(service, status=ReviewStatus.SUBMITTED)
     examiner = await signed_in(service, (await make_staff(service)).username)
     candidate = await signed_in(service, row.username)
-    channel = broker_channel(service.settings, f"candidate:{row.id}")
-    redis = Redis.from_url(own_redis.url)
     try:
         async with candidate.subscribe(op.REVIEW_EVENTS) as events:
-            await wait_for_listeners(redis, [channel])
-            await redis.aclose()
-
+            await subscribed(service, f"candidate:{row.id}")
             own_redis.stop()
             started = time.monotonic()
             returned = await examiner.execute(
@@ -122,11 +116,12 @@ async def test_subscribing_while_redis_is_down_still_delivers(
         async with candidate.subscribe(op.REVIEW_EVENTS) as events:
             broker = service.services.broker
             assert isinstance(broker, RedisBroker)
-            for _ in range(400):  # until the subscription is registered in this process
-                if broker.subscriber_count(f"candidate:{row.id}"):
-                    break
-                await asyncio.sleep(0.05)
-            assert broker.subscriber_count(f"candidate:{row.id}") == 1
+            # Redis is down, so only this process can say the subscription is registered.
+            await eventually(
+                lambda: broker.subscriber_count(f"candidate:{row.id}") == 1,
+                "the subscription is registered in the service",
+                within=20,
+            )
             returned = await examiner.execute(
                 op.RETURN, {"id": str(row.id), "message": "请补充学历证明。"}
             )

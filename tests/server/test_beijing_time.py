@@ -10,7 +10,6 @@ import asyncio
 import os
 import re
 import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,12 +18,11 @@ import pytest
 
 from tests.helpers import operations as op
 from tests.helpers.client import GraphQLClient
-from tests.helpers.processes import Worker
+from tests.helpers.processes import EXAM_REVIEW, ServerProcess
 from tests.helpers.service import STACK
 
 pytestmark = pytest.mark.skipif(STACK != "default", reason="default settings: the embedded stack")
 
-EXAM_REVIEW = Path(sys.executable).with_name("exam-review")
 LOCK = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) 上报完成，内容已锁定。$")
 
 
@@ -47,15 +45,14 @@ async def test_lock_message_is_beijing_time_under_default_settings(tmp_path: Pat
     for args in (["migrate"], ["import-candidates", str(csv)]):
         done = await asyncio.to_thread(
             subprocess.run,
-            [str(EXAM_REVIEW), *args], env=env, cwd=tmp_path, capture_output=True, text=True,
+            [EXAM_REVIEW, *args], env=env, cwd=tmp_path, capture_output=True, text=True,
             timeout=120, check=False,
         )
         assert done.returncode == 0, done.stderr
 
-    worker = Worker.start(env, tmp_path, "serve")
+    server = await ServerProcess.serve(env, tmp_path).started()
     try:
-        await worker.wait_healthy()
-        anonymous = GraphQLClient(worker.base_url)
+        anonymous = GraphQLClient(server.url)
         client = await anonymous.login("tz_cand", "tz-pass-2026")
         await anonymous.aclose()
         profile = await client.execute(op.UPDATE_PROFILE, {"phone": "13800138000", "address": "济南市历下区"})
@@ -63,14 +60,15 @@ async def test_lock_message_is_beijing_time_under_default_settings(tmp_path: Pat
         submitted = (await client.execute(op.SUBMIT)).payload("submitForReview")
         await client.aclose()
     finally:
-        worker.stop()
+        await server.stop()
 
     assert submitted["errors"] == []
     me = submitted["candidate"]
     lock = next(m for m in me["messages"] if m["kind"] == "SYSTEM")
     match = LOCK.match(lock["body"])
     assert match, lock["body"]
-    written = datetime(*map(int, match.groups()), tzinfo=ZoneInfo("Asia/Shanghai"))  # type: ignore[misc]
+    year, month, day, hour, minute, second = map(int, match.groups())
+    written = datetime(year, month, day, hour, minute, second, tzinfo=ZoneInfo("Asia/Shanghai"))
     created = datetime.fromisoformat(lock["createdAt"])
     assert created.tzinfo is not None
     # The words name the very second the message was written, read in Beijing time.
