@@ -22,6 +22,7 @@ from server.app import create_app, uvicorn_options
 from server.database import migrate
 from tests.helpers.client import GraphQLClient
 from tests.helpers.engines import REDIS_URL, SeaweedS3, create_database, drop_database
+from tests.helpers.waiting import eventually
 
 
 @dataclass
@@ -34,11 +35,11 @@ class Service:
 
     @property
     def services(self) -> Services:
-        return self.app.state.services  # type: ignore[no-any-return]
+        return self.app.state.services
 
     @property
     def orm(self) -> TortoiseContext:
-        return self.app.state.orm["orm"]  # type: ignore[no-any-return]
+        return self.app.state.orm["orm"]
 
     @contextmanager
     def db(self) -> Iterator[None]:
@@ -148,11 +149,12 @@ async def start_service(settings: Settings) -> Service:
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
+
+    def listening() -> bool:
         if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
+            task.result()  # it could not start: its error, not a timeout
+        return server.started
+
+    await eventually(listening, "the service is listening", within=30)
     port = server.servers[0].sockets[0].getsockname()[1]
     return Service(settings, app, server, task, f"http://127.0.0.1:{port}")

@@ -21,6 +21,7 @@ import pytest
 from core.security import new_session_id, sign_path, sign_token
 from models import Attachment, AuditEntry, MaterialCategory, ReviewMessage, Session
 from models.enums import Role
+from resolvers.events import candidate_topic, queue_topic
 from tests.helpers import operations as op
 from tests.helpers.accounts import SignedInCandidate, SignedInStaff, signed_in
 from tests.helpers.client import FilePart, GraphQLClient
@@ -29,6 +30,7 @@ from tests.helpers.pictures import small_jpeg
 from tests.helpers.raw import TIMEOUT, Tally
 from tests.helpers.service import Service, start_service
 from tests.helpers.service import test_settings as settings_for
+from tests.helpers.waiting import subscribed
 
 TALLY = Tally("access")
 
@@ -313,7 +315,7 @@ async def test_queue_events_never_carry_another_sites_candidates(
     examiner = await signed_in(service, (await make_staff(service, region=region, site="甲")).username)
     staff_far = await signed_in(service, (await make_staff(service, region=region, site="乙")).username)
     async with examiner.subscribe(op.QUEUE_EVENTS) as events:
-        await asyncio.sleep(0.2)
+        await subscribed(service, queue_topic(region))
         # Two candidates of site 乙 and one of another region submit; then one of site 甲.
         far, _ = await _submitted_with_pictures(service, categories, region, "乙")
         await _submitted_with_pictures(service, categories, unique("省"), "甲")
@@ -336,7 +338,7 @@ async def test_review_events_reach_only_their_candidate(
     watcher = await signed_in(service, watcher_row.username)
     examiner = await signed_in(service, (await make_staff(service)).username)
     async with watcher.subscribe(op.REVIEW_EVENTS) as events:
-        await asyncio.sleep(0.2)
+        await subscribed(service, candidate_topic(watcher_row.id))
         other, _ = await _submitted_with_pictures(service, categories, "山东省", "济南")
         await examiner.execute(op.FEEDBACK, {"id": other.id, "body": "私信"})
         assert await events.nothing_within(1.0)

@@ -151,7 +151,7 @@ STAGGERS = (0.0, 0.01, 0.03, 0.06, 0.1, 0.2)
 
 
 async def submit_after(client: GraphQLClient, delay: float) -> dict[str, Any]:
-    await asyncio.sleep(delay)
+    await asyncio.sleep(delay)  # the race's stagger (see STAGGERS), not a wait for a state
     return (await client.execute(op.SUBMIT)).payload("submitForReview")
 
 

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 from tortoise.transactions import in_transaction
 
@@ -18,6 +19,20 @@ from tests.helpers.engines import create_database, drop_database, unique_name
 from tests.helpers.factories import PASSWORD, load_demo_categories, make_candidate
 from tests.helpers.pictures import small_jpeg
 from tests.helpers.service import ScaleStack, Service, start_service, test_settings
+from tests.helpers.waiting import eventually
+
+
+async def lock_waiters(database_url: str) -> bool:
+    """Whether a session of this database is waiting for a lock."""
+    watcher = await asyncpg.connect(database_url)
+    try:
+        waiting = await watcher.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+    finally:
+        await watcher.close()
+    return bool(waiting)
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +84,13 @@ async def test_an_upload_waits_for_the_candidate_row_lock(
         with pg_service.db():
             async with candidate_for_update(row.id):
                 upload = asyncio.create_task(client.upload(op.UPLOAD, variables, files))
-                # the row is locked by SELECT … FOR UPDATE: the upload cannot commit meanwhile
-                await asyncio.sleep(1.0)
+                # the row is locked by SELECT … FOR UPDATE: the upload waits for it, uncommitted
+                await eventually(
+                    lambda: lock_waiters(pg_service.settings.database_url),
+                    "PostgreSQL shows the upload waiting for a lock",
+                    within=30,
+                    every=0.05,
+                )
                 assert not upload.done()
                 assert await Attachment.filter(candidate_id=row.id).count() == 0
             result = await asyncio.wait_for(upload, 30)
