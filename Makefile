@@ -28,7 +28,7 @@ test-scale: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy server schema resolvers core models storage pubsub
+	$(BIN)/mypy server schema resolvers core models storage pubsub tests bench
 	$(BIN)/lint-imports
 
 schema: $(STAMP)

@@ -27,7 +27,7 @@ async def test_the_guide_end_to_end(service: Service, categories: dict[str, Mate
     id_card = str(categories["ID"].id)
 
     # 完善个人信息
-    me = (await candidate.execute(op.ME)).data["me"]  # type: ignore[index]
+    me = (await candidate.execute(op.ME)).payload("me")
     assert me["profileComplete"] is False and me["activatedAt"] is not None
     profile = (
         await candidate.execute(op.UPDATE_PROFILE, {"phone": "13912345678", "address": "济南市历下区"})
@@ -98,7 +98,7 @@ async def test_the_guide_end_to_end(service: Service, categories: dict[str, Mate
         assert event["message"]["kind"] == "RETURNED"
 
     # only 身份证明 is unlocked: fix it and resubmit
-    me = (await candidate.execute(op.ME)).data["me"]  # type: ignore[index]
+    me = (await candidate.execute(op.ME)).payload("me")
     assert me["replyDeadline"] is not None
     by_code = {m["category"]["code"]: m for m in me["materials"]}
     assert by_code["ID"]["locked"] is False and by_code["EDU"]["locked"] is True
@@ -112,7 +112,7 @@ async def test_the_guide_end_to_end(service: Service, categories: dict[str, Mate
 
     approved = (await examiner.execute(op.APPROVE, {"id": str(row.id)})).payload("approveCandidate")
     assert approved["errors"] == [] and approved["candidate"]["status"] == "APPROVED"
-    me = (await candidate.execute(op.ME)).data["me"]  # type: ignore[index]
+    me = (await candidate.execute(op.ME)).payload("me")
     assert me["status"] == "APPROVED" and me["locked"] is True
     assert [m["kind"] for m in me["messages"]][:4] == ["APPROVED", "SYSTEM", "RETURNED", "SYSTEM"]
     for client in (candidate, examiner):

@@ -31,8 +31,9 @@ class Result:
     def error_codes(self) -> list[str | None]:
         return [e.get("extensions", {}).get("code") for e in self.errors]
 
-    def payload(self, name: str) -> dict[str, Any]:
-        """A mutation's payload, asserting that the operation itself did not fail."""
+    def payload(self, name: str) -> Any:
+        """A top-level field's value (a mutation's payload, a query's answer), asserting that
+        the operation itself did not fail: no GraphQL errors, data present."""
         assert not self.errors, self.errors
         assert self.data is not None
         return self.data[name]

@@ -228,7 +228,7 @@ async def test_big_sideways_photo_is_turned_upright_and_shrunk(
     assert picture.width > picture.height
     # the bytes themselves are upright: no orientation tag left to apply
     async with httpx.AsyncClient() as http:
-        me = (await (await signed_in(service, row.username)).execute(op.ME)).data["me"]  # type: ignore[index]
+        me = (await (await signed_in(service, row.username)).execute(op.ME)).payload("me")
         url = next(m for m in me["materials"] if m["category"]["code"] == "EDU")["attachments"][0]["url"]
         data = (await http.get(url)).content
     assert len(data) == picture.byte_size

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import httpx
-from graphql import build_schema, parse, validate
+from graphql import OperationDefinitionNode, build_schema, parse, validate
 from playwright.async_api import BrowserContext, Page, expect
 
 from server.app import CLIENT_DIR
@@ -30,7 +30,9 @@ def test_every_examiner_operation_is_valid_against_the_schema() -> None:
     for path in EXAMINER_OPERATIONS:
         document = parse(path.read_text(encoding="utf-8"))
         assert validate(schema, document) == [], path.name
-        names.append(document.definitions[0].name.value)  # type: ignore[attr-defined]
+        operation = document.definitions[0]
+        assert isinstance(operation, OperationDefinitionNode) and operation.name, path.name
+        names.append(operation.name.value)
     # the guide's operations come first, in the order of their numbers (10- after 9-)
     assert names[:9] == [
         "Login", "ReviewQueue", "Candidate", "ReturnForCorrection", "ApproveCandidate",

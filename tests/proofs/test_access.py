@@ -24,7 +24,7 @@ from models.enums import Role
 from resolvers.events import candidate_topic, queue_topic
 from tests.helpers import operations as op
 from tests.helpers.accounts import SignedInCandidate, SignedInStaff, signed_in
-from tests.helpers.client import FilePart, GraphQLClient
+from tests.helpers.client import GRAPHQL_TRANSPORT_WS, FilePart, GraphQLClient
 from tests.helpers.factories import PASSWORD, make_candidate, make_staff, unique
 from tests.helpers.pictures import small_jpeg
 from tests.helpers.raw import TIMEOUT, Tally
@@ -100,7 +100,7 @@ async def test_tampered_tokens_are_refused(service: Service, candidate_client: S
     for bad in _tampered(candidate_client.client.token):
         await _refused(service, bad)
     # The real one still works.
-    assert (await candidate_client.client.execute(op.ME)).data["me"]["id"]  # type: ignore[index]
+    assert (await candidate_client.client.execute(op.ME)).payload("me")["id"]
 
 
 async def test_tampered_tokens_cannot_open_a_socket(
@@ -112,7 +112,7 @@ async def test_tampered_tokens_cannot_open_a_socket(
     url = "ws" + service.base_url.removeprefix("http") + "/graphql"
     assert candidate_client.client.token
     for bad in _tampered(candidate_client.client.token)[:6]:
-        async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as socket:  # type: ignore[list-item]
+        async with websockets.connect(url, subprotocols=[GRAPHQL_TRANSPORT_WS]) as socket:
             await socket.send(
                 f'{{"type": "connection_init", "payload": {{"Authorization": "Bearer {bad}"}}}}'
             )
@@ -140,14 +140,14 @@ async def test_expired_tokens_are_refused(service: Service) -> None:
     await _refused(service, sign_token(secret, stale.id, int(future.timestamp())))
     # Control: the same live session with its real expiry is accepted.
     good = service.client(sign_token(secret, live.id, int(future.timestamp())))
-    assert (await good.execute(op.ME)).data["me"]["id"] == str(row.id)  # type: ignore[index]
+    assert (await good.execute(op.ME)).payload("me")["id"] == str(row.id)
     await good.aclose()
 
 
 async def test_a_signed_out_token_is_refused_everywhere(service: Service) -> None:
     row = await make_candidate(service)
     client = await signed_in(service, row.username)
-    assert (await client.execute(op.ME)).data["me"]["id"] == str(row.id)  # type: ignore[index]
+    assert (await client.execute(op.ME)).payload("me")["id"] == str(row.id)
     assert (await client.execute(op.LOGOUT)).data == {"logout": True}
     assert client.token
     await _refused(service, client.token)
@@ -173,7 +173,7 @@ async def test_altered_or_expired_picture_addresses_are_refused(
 ) -> None:
     owner, _ = await _submitted_with_pictures(service, categories, "山东省", "济南")
     other, other_ids = await _submitted_with_pictures(service, categories, "山东省", "济南")
-    me = (await owner.client.execute(op.ME)).data["me"]  # type: ignore[index]
+    me = (await owner.client.execute(op.ME)).payload("me")
     url = next(a["url"] for m in me["materials"] for a in m["attachments"])
     parts = urlsplit(url)
     query = parse_qs(parts.query)
@@ -241,7 +241,7 @@ async def test_a_candidate_cannot_touch_another_candidates_pictures(
     with service.db():
         assert await Attachment.filter(candidate_id=victim_row.id).count() == 2
         assert not await AuditEntry.filter(candidate_id=victim_row.id, actor_id=attacker_row.id).exists()
-    me = (await victim.execute(op.ME)).data["me"]  # type: ignore[index]
+    me = (await victim.execute(op.ME)).payload("me")
     ids = {a["id"] for m in me["materials"] for a in m["attachments"]}
     assert set(victim_ids) <= ids
     for client in (victim, attacker):
@@ -276,7 +276,7 @@ async def test_an_examiner_cannot_reach_another_sites_candidates(
             {"search": candidate.admission_no}, {"status": ["SUBMITTED", "RETURNED", "APPROVED", "REJECTED", "DRAFT"]},
             {"first": 100},
         ):
-            queue = (await examiner.execute(op.QUEUE, variables)).data["reviewQueue"]  # type: ignore[index]
+            queue = (await examiner.execute(op.QUEUE, variables)).payload("reviewQueue")
             assert cid not in {e["node"]["id"] for e in queue["edges"]}
         # Mutations: NOT_FOUND, and nothing written.
         for document, name, extra in (
@@ -299,10 +299,10 @@ async def test_an_examiner_cannot_reach_another_sites_candidates(
             assert not await AuditEntry.filter(candidate_id=candidate.id, actor_id=examiner_row.id, actor_role=Role.EXAMINER).exists()
             assert await Attachment.filter(candidate_id=candidate.id, verdict="ACCEPTED").count() == 0
     # Control: the own site's candidate is visible, nested fields and all.
-    own = (await examiner.execute(op.CANDIDATE, {"id": own_candidate.id})).data["candidate"]  # type: ignore[index]
+    own = (await examiner.execute(op.CANDIDATE, {"id": own_candidate.id})).payload("candidate")
     assert {a["id"] for m in own["materials"] for a in m["attachments"]} == set(own_ids)
     # The region's admin sees both sites of the region, and not the other region.
-    assert (await region_admin.execute(op.CANDIDATE, {"id": far.id})).data["candidate"]  # type: ignore[index]
+    assert (await region_admin.execute(op.CANDIDATE, {"id": far.id})).payload("candidate")
     assert (await region_admin.execute(op.CANDIDATE, {"id": elsewhere.id})).data == {"candidate": None}
     for client in (own_candidate.client, far.client, elsewhere.client, examiner, region_admin):
         await client.aclose()

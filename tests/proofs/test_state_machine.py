@@ -357,8 +357,8 @@ def machine_for(world: World) -> type[RuleBasedStateMachine]:
                     raise AssertionError(f"thumbnail missing for {row.id}") from None
 
         async def _check_views(self, who: int, model: Model) -> None:
-            mine = (await self.clients[who].execute(ME_VIEW)).data["me"]  # type: ignore[index]
-            theirs = (await self.examiner.execute(VIEW, {"id": str(model.id)})).data["candidate"]  # type: ignore[index]
+            mine = (await self.clients[who].execute(ME_VIEW)).payload("me")
+            theirs = (await self.examiner.execute(VIEW, {"id": str(model.id)})).payload("candidate")
             assert mine == theirs
             assert mine["status"] == model.status and mine["locked"] == model.locked
             for material in mine["materials"]:
@@ -379,7 +379,7 @@ async def test_random_interleavings_keep_every_invariant(
 ) -> None:
     probe = await make_candidate(service, region=unique("区"))
     client = await signed_in(service, probe.username)
-    me = (await client.execute(op.ME)).data["me"]  # type: ignore[index]
+    me = (await client.execute(op.ME)).payload("me")
     await client.aclose()
     required = {int(m["category"]["id"]): m["required"] for m in me["materials"]}
     applicable = [c for c in categories.values() if c.id in required]

@@ -64,7 +64,7 @@ async def test_login_succeeds_for_every_role(
     # The token is accepted: categories is open to every signed-in role.
     signed_in = anonymous.with_token(payload["token"])
     categories = await signed_in.execute(op.CATEGORIES)
-    assert categories.errors == [] and isinstance(categories.data["categories"], list)  # type: ignore[index]
+    assert categories.errors == [] and isinstance(categories.payload("categories"), list)
     await signed_in.aclose()
 
 
@@ -88,7 +88,7 @@ async def test_first_sign_in_activates_and_a_second_does_not_move_it(
     assert stored.activated_at.isoformat() == when(activated).isoformat()
 
     signed_in = anonymous.with_token(second["token"])
-    assert (await me(signed_in)).data["me"]["activatedAt"] == activated  # type: ignore[index]
+    assert (await me(signed_in)).payload("me")["activatedAt"] == activated
     await signed_in.aclose()
 
 
@@ -237,7 +237,7 @@ async def test_logout_revokes_only_that_token(service: Service, anonymous: Graph
     assert after.data is None
     assert (await first.execute(op.LOGOUT)).error_codes == UNAUTHENTICATED
     # The other session of the same person is untouched.
-    assert (await me(second)).data["me"]["username"] == row.username  # type: ignore[index]
+    assert (await me(second)).payload("me")["username"] == row.username
     claims = read_token(service.settings.secret_key, first.token or "")
     assert claims is not None
     with service.db():

@@ -55,7 +55,7 @@ async def test_history_lists_every_transition_and_verdict_in_order(
     await candidate.execute(op.SUBMIT)
     await examiner.execute(op.APPROVE, {"id": str(row.id)})
 
-    history = (await examiner.execute(HISTORY, {"id": str(row.id)})).data["candidate"]["history"]  # type: ignore[index]
+    history = (await examiner.execute(HISTORY, {"id": str(row.id)})).payload("candidate")["history"]
     steps = [(h["action"], h["fromStatus"], h["toStatus"]) for h in history if h["action"] != "ACTIVATE"]
     D, S, R, A = "DRAFT", "SUBMITTED", "RETURNED", "APPROVED"
     assert steps == [
@@ -93,7 +93,7 @@ async def test_overdue_filter_and_deadline_order(service: Service) -> None:
     staff = await make_staff(service, region=region, site=None)
     examiner = await signed_in(service, staff.username)
 
-    overdue = (await examiner.execute(QUEUE, {"overdue": True})).data["reviewQueue"]  # type: ignore[index]
+    overdue = (await examiner.execute(QUEUE, {"overdue": True})).payload("reviewQueue")
     assert overdue["totalCount"] == 2
     assert [e["node"]["id"] for e in overdue["edges"]] == [returned[-30], returned[-2]]
 
@@ -102,16 +102,16 @@ async def test_overdue_filter_and_deadline_order(service: Service) -> None:
     for _ in range(5):  # two pages of two, then done
         page = (
             await examiner.execute(QUEUE, {"order": "REPLY_DEADLINE", "first": 2, "after": after})
-        ).data["reviewQueue"]  # type: ignore[index]
+        ).payload("reviewQueue")
         order += [e["node"]["id"] for e in page["edges"]]
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
     assert order == [returned[h] for h in (-30, -2, 5, 20)]
     # The default queue is unchanged: SUBMITTED, oldest first.
-    default = (await examiner.execute(QUEUE, {})).data["reviewQueue"]  # type: ignore[index]
+    default = (await examiner.execute(QUEUE, {})).payload("reviewQueue")
     assert default["totalCount"] == 1
     # A filter on SUBMITTED with overdue finds nothing: only returns can be overdue.
-    none = (await examiner.execute(QUEUE, {"overdue": True, "status": ["SUBMITTED"]})).data["reviewQueue"]  # type: ignore[index]
+    none = (await examiner.execute(QUEUE, {"overdue": True, "status": ["SUBMITTED"]})).payload("reviewQueue")
     assert none["totalCount"] == 0
     await examiner.aclose()

@@ -95,14 +95,14 @@ async def test_reasons_compose_the_return_message_and_changes_show_after_resubmi
     examiner = await signed_in(service, staff.username)
     candidate = await upload_and_submit(service, categories, row)
 
-    reasons = (await examiner.execute(REASONS)).data["verdictReasons"]  # type: ignore[index]
+    reasons = (await examiner.execute(REASONS)).payload("verdictReasons")
     assert [r["label"] for r in reasons] == [
         "模糊不清", "信息不全或有遮挡", "方向不正", "与报名信息不一致", "非本人材料", "证件过期", "其他",
     ]
     # The candidate may not list them, nor ask for drafts.
     assert (await candidate.execute(REASONS)).error_codes == ["FORBIDDEN"]
 
-    seen = pictures((await examiner.execute(op.CANDIDATE, {"id": str(row.id)})).data["candidate"])  # type: ignore[index]
+    seen = pictures((await examiner.execute(op.CANDIDATE, {"id": str(row.id)})).payload("candidate"))
     back, edu = seen["ID"][1], seen["EDU"][0]
     bad = await examiner.execute(VERDICT, {"id": back["id"], "verdict": "NEEDS_REPLACEMENT", "reasons": ["NOPE"]})
     assert [(e["code"], e["field"]) for e in bad.payload("setAttachmentVerdict")["errors"]] == [("INVALID_INPUT", "reasons")]
@@ -120,7 +120,7 @@ async def test_reasons_compose_the_return_message_and_changes_show_after_resubmi
     assert accepted.payload("setAttachmentVerdict")["errors"] == []
     assert accepted.payload("setAttachmentVerdict")["attachment"]["verdictReasons"] == []
 
-    draft = (await examiner.execute(DRAFT, {"id": str(row.id)})).data["returnMessageDraft"]  # type: ignore[index]
+    draft = (await examiner.execute(DRAFT, {"id": str(row.id)})).payload("returnMessageDraft")
     assert draft["message"].splitlines() == [
         "您的报名材料以下照片不符合要求，请删除后重新上传：",
         "1. 身份证明（第 2 张）：模糊不清、方向不正；反面看不清。",
@@ -133,7 +133,7 @@ async def test_reasons_compose_the_return_message_and_changes_show_after_resubmi
     other = await signed_in(service, (await make_staff(service, region=unique("别省"), site=None)).username)
     assert (await other.execute(DRAFT, {"id": str(row.id)})).data == {"returnMessageDraft": None}
 
-    assert (await examiner.execute(CHANGES, {"id": str(row.id)})).data["candidate"]["changesSinceLastReturn"] is None  # type: ignore[index]
+    assert (await examiner.execute(CHANGES, {"id": str(row.id)})).payload("candidate")["changesSinceLastReturn"] is None
     edited = draft["message"].replace("请在 24 小时", "请尽快，最迟 24 小时")
     returned = await examiner.execute(
         op.RETURN, {"id": str(row.id), "message": edited, "categoryIds": draft["categoryIds"]}
@@ -145,7 +145,7 @@ async def test_reasons_compose_the_return_message_and_changes_show_after_resubmi
     files = {"file": FilePart("new.jpg", small_jpeg(9), "image/jpeg")}
     new = (await candidate.upload(op.UPLOAD, {"categoryId": str(categories["ID"].id)}, files)).payload("uploadAttachment")
     assert (await candidate.execute(op.SUBMIT)).payload("submitForReview")["errors"] == []
-    changes = (await examiner.execute(CHANGES, {"id": str(row.id)})).data["candidate"]["changesSinceLastReturn"]  # type: ignore[index]
+    changes = (await examiner.execute(CHANGES, {"id": str(row.id)})).payload("candidate")["changesSinceLastReturn"]
     assert changes["removedCount"] == 1
     assert [(a["id"], a["category"]["code"]) for a in changes["added"]] == [(new["attachment"]["id"], "ID")]
     for client in (candidate, examiner, other):

@@ -96,7 +96,7 @@ async def queue(service: Service) -> AsyncIterator[Queue]:
 async def page(client: GraphQLClient, **variables: Any) -> dict[str, Any]:
     result = await client.execute(op.QUEUE, variables)
     assert result.errors == [], result.errors
-    return result.data["reviewQueue"]  # type: ignore[index]
+    return result.payload("reviewQueue")
 
 
 def ids(connection: dict[str, Any]) -> list[str]:
@@ -259,7 +259,7 @@ async def test_bad_paging_arguments_are_graphql_errors(
     result = await queue.examiner.execute(op.QUEUE, variables)
     if variables == {"after": ""}:
         # An empty cursor means "from the start".
-        assert result.errors == [] and result.data["reviewQueue"]["totalCount"] == 25  # type: ignore[index]
+        assert result.errors == [] and result.payload("reviewQueue")["totalCount"] == 25
         return
     assert result.status_code == 200
     assert result.data is None
@@ -279,7 +279,7 @@ async def test_candidate_by_admission_no_in_and_out_of_scope(queue: Queue) -> No
     async def lookup(client: GraphQLClient, number: str) -> Any:
         result = await client.execute(ADMISSION, {"no": number})
         assert result.errors == []
-        return result.data["candidateByAdmissionNo"]  # type: ignore[index]
+        return result.payload("candidateByAdmissionNo")
 
     assert await lookup(queue.examiner, mine.admission_no) == {
         "id": str(mine.id), "name": mine.name, "site": queue.site,
@@ -301,7 +301,7 @@ async def test_candidate_by_id_in_and_out_of_scope(queue: Queue) -> None:
     async def lookup(client: GraphQLClient, candidate_id: str) -> Any:
         result = await client.execute(query, {"id": candidate_id})
         assert result.errors == []
-        return result.data["candidate"]  # type: ignore[index]
+        return result.payload("candidate")
 
     mine, theirs = queue.submitted[3], queue.other_site_submitted[1]
     assert await lookup(queue.examiner, str(mine.id)) == {"id": str(mine.id), "status": "SUBMITTED"}

@@ -351,7 +351,7 @@ async def test_approve_with_a_custom_message(desk: Desk) -> None:
         before, await trail(desk.service, candidate.row.id), desk.staff,
         AuditAction.APPROVE, MessageKind.APPROVED, ReviewStatus.APPROVED, body,
     )
-    me = (await candidate.client.execute(op.ME)).data["me"]  # type: ignore[index]
+    me = (await candidate.client.execute(op.ME)).payload("me")
     assert me["status"] == "APPROVED" and me["locked"] is True
     assert me["messages"][0]["body"] == body and me["messages"][0]["kind"] == "APPROVED"
     assert me["replyDeadline"] is None
@@ -511,7 +511,7 @@ async def test_verdicts_with_notes(desk: Desk) -> None:
     assert (await stored(desk.service, candidate.row.id)).status == ReviewStatus.SUBMITTED
 
     # The candidate sees both verdicts and the note on the picture.
-    me = (await candidate.client.execute(op.ME)).data["me"]  # type: ignore[index]
+    me = (await candidate.client.execute(op.ME)).payload("me")
     pictures = {a["id"]: a for m in me["materials"] for a in m["attachments"]}
     assert pictures[front["id"]]["verdict"] == "ACCEPTED"
     assert pictures[back["id"]]["verdictNote"] == note
@@ -600,6 +600,6 @@ async def test_verdict_on_another_sites_picture_looks_like_absent(desk: Desk) ->
     )
     assert codes(out) == ["NOT_FOUND"] and out == absent == garbage
     assert out["errors"][0]["field"] == "attachmentId"
-    me = (await elsewhere.client.execute(op.ME)).data["me"]  # type: ignore[index]
+    me = (await elsewhere.client.execute(op.ME)).payload("me")
     verdicts = {a["id"]: a["verdict"] for m in me["materials"] for a in m["attachments"]}
     assert verdicts[picture] == "PENDING"

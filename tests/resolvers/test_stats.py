@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from models import AuditEntry
 from models.enums import AuditAction, ReviewStatus
@@ -30,7 +31,7 @@ async def test_review_stats_of_a_region_and_a_site(service: Service) -> None:
         (ReviewStatus.DRAFT, "济南", None, None),
     ]
     for status, site, submit, decide in plan:
-        extra = {}
+        extra: dict[str, Any] = {}
         if status == ReviewStatus.RETURNED:
             extra = {"reply_deadline": datetime.now(UTC) - timedelta(hours=1)}
         queue_at = t0 + timedelta(seconds=submit or 0)
@@ -49,7 +50,7 @@ async def test_review_stats_of_a_region_and_a_site(service: Service) -> None:
                 )
     admin_row = await make_staff(service, region=region, site=None)
     examiner = await signed_in(service, admin_row.username)
-    stats = (await examiner.execute(STATS, {})).data["reviewStats"]  # type: ignore[index]
+    stats = (await examiner.execute(STATS, {})).payload("reviewStats")
     counts = {c["status"]: c["count"] for c in stats["counts"]}
     assert counts == {"DRAFT": 1, "SUBMITTED": 2, "RETURNED": 1, "APPROVED": 1, "REJECTED": 1}
     assert stats["region"] == region and stats["site"] is None
@@ -57,16 +58,16 @@ async def test_review_stats_of_a_region_and_a_site(service: Service) -> None:
     assert stats["overdueReturns"] == 1
     assert stats["reviewedCount"] == 3 and stats["medianFirstReviewSeconds"] == 180.0
 
-    site = (await examiner.execute(STATS, {"site": "济南"})).data["reviewStats"]  # type: ignore[index]
-    assert {c["status"]: c["count"] for c in site["counts"]}["SUBMITTED"] == 1
-    assert site["medianFirstReviewSeconds"] == 120.0
-    assert datetime.fromisoformat(site["oldestWaitingSubmittedAt"]) == t0 + timedelta(seconds=300)
+    jinan = (await examiner.execute(STATS, {"site": "济南"})).payload("reviewStats")
+    assert {c["status"]: c["count"] for c in jinan["counts"]}["SUBMITTED"] == 1
+    assert jinan["medianFirstReviewSeconds"] == 120.0
+    assert datetime.fromisoformat(jinan["oldestWaitingSubmittedAt"]) == t0 + timedelta(seconds=300)
 
     # Outside the caller's scope looks absent; a site examiner is held to their site.
     assert (await examiner.execute(STATS, {"region": "别的省"})).data == {"reviewStats": None}
     site_staff = await make_staff(service, region=region, site="青岛")
     site_examiner = await signed_in(service, site_staff.username)
-    own = (await site_examiner.execute(STATS, {})).data["reviewStats"]  # type: ignore[index]
+    own = (await site_examiner.execute(STATS, {})).payload("reviewStats")
     assert own["site"] == "青岛" and own["reviewedCount"] == 1
     assert (await site_examiner.execute(STATS, {"site": "济南"})).data == {"reviewStats": None}
     for client in (examiner, site_examiner):

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import websockets
+from websockets.typing import Subprotocol
 
 from core.security import read_token
 from models import Candidate, MaterialCategory, Session
@@ -19,13 +20,11 @@ from resolvers.events import candidate_topic, queue_topic
 from resolvers.messages import post_message
 from tests.helpers import operations as op
 from tests.helpers.accounts import SignedInCandidate, SignedInStaff, signed_in
-from tests.helpers.client import FilePart, GraphQLClient
+from tests.helpers.client import GRAPHQL_TRANSPORT_WS, FilePart, GraphQLClient
 from tests.helpers.factories import make_candidate, make_staff, unique
 from tests.helpers.pictures import small_jpeg
 from tests.helpers.service import Service
 from tests.helpers.waiting import subscribed
-
-PROTOCOL = "graphql-transport-ws"
 
 
 def ws_url(service: Service) -> str:
@@ -93,7 +92,7 @@ async def test_candidate_receives_return_feedback_and_decision(
         assert event["status"] == "RETURNED" and event["locked"] is False
         assert event["message"]["kind"] == "RETURNED" and event["message"]["body"] == body
         assert event["message"]["authorName"] == desk.examiner_name
-        me = (await candidate.client.execute(op.ME)).data["me"]  # type: ignore[index]
+        me = (await candidate.client.execute(op.ME)).payload("me")
         assert event["message"]["id"] == me["messages"][0]["id"]
 
         await feedback(desk.examiner, candidate, "请在 24 小时内处理。")
@@ -192,7 +191,7 @@ async def test_examiner_of_another_site_or_region_receives_nothing(
 
 
 async def _connection_init(service: Service, payload: Any) -> websockets.ClientConnection:
-    socket = await websockets.connect(ws_url(service), subprotocols=[PROTOCOL])  # type: ignore[list-item]
+    socket = await websockets.connect(ws_url(service), subprotocols=[GRAPHQL_TRANSPORT_WS])
     message: dict[str, Any] = {"type": "connection_init"}
     if payload is not ...:
         message["payload"] = payload
@@ -258,7 +257,7 @@ async def test_bad_or_missing_token_closes_with_4403(service: Service, payload: 
 
 
 async def test_subscribe_before_connection_init_is_refused(service: Service) -> None:
-    async with websockets.connect(ws_url(service), subprotocols=[PROTOCOL]) as socket:  # type: ignore[list-item]
+    async with websockets.connect(ws_url(service), subprotocols=[GRAPHQL_TRANSPORT_WS]) as socket:
         await socket.send(
             json.dumps({"id": "1", "type": "subscribe", "payload": {"query": op.REVIEW_EVENTS}})
         )
@@ -270,12 +269,14 @@ async def test_subscribe_before_connection_init_is_refused(service: Service) -> 
         assert socket.close_code == 4401
 
 
-@pytest.mark.parametrize("subprotocols", [["graphql-ws"], []], ids=["legacy-graphql-ws", "none"])
+@pytest.mark.parametrize(
+    "subprotocols", [[Subprotocol("graphql-ws")], []], ids=["legacy-graphql-ws", "none"]
+)
 async def test_only_graphql_transport_ws_is_served(
-    service: Service, candidate_client: SignedInCandidate, subprotocols: list[str]
+    service: Service, candidate_client: SignedInCandidate, subprotocols: list[Subprotocol]
 ) -> None:
     try:
-        socket = await websockets.connect(ws_url(service), subprotocols=subprotocols or None)  # type: ignore[arg-type]
+        socket = await websockets.connect(ws_url(service), subprotocols=subprotocols or None)
     except websockets.InvalidStatus:
         return  # refused at the handshake: just as good
     async with socket:

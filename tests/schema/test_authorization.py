@@ -31,7 +31,7 @@ from models import Attachment, Candidate, MaterialCategory, ReviewMessage, Sessi
 from models.enums import MessageKind, ReviewStatus, Role
 from resolvers.events import candidate_topic, queue_topic
 from tests.helpers import operations as op
-from tests.helpers.client import FilePart, GraphQLClient, Result
+from tests.helpers.client import GRAPHQL_TRANSPORT_WS, FilePart, GraphQLClient, Result
 from tests.helpers.factories import PASSWORD, make_candidate, make_staff, unique
 from tests.helpers.pictures import small_jpeg
 from tests.helpers.service import Service
@@ -85,7 +85,11 @@ async def mint_token(
 ) -> str:
     """A session exactly as `login` makes one, without the password check."""
     expires = int((datetime.now(UTC) + timedelta(hours=1)).timestamp())
-    role = Role.CANDIDATE if candidate is not None else staff.role  # type: ignore[union-attr]
+    if candidate is not None:
+        role = Role.CANDIDATE
+    else:
+        assert staff is not None, "a session belongs to a candidate or a staff member"
+        role = staff.role
     with service.db():
         session = await Session.create(
             id=new_session_id(), role=role, candidate=candidate, staff=staff,
@@ -207,7 +211,7 @@ async def _me(w: World, actor: str) -> str:
     got = outcome(result, "me")
     if got == OK:
         row = w.candidate_row(actor)
-        assert result.data["me"] == {  # type: ignore[index]
+        assert result.payload("me") == {
             "id": str(row.id), "username": row.username, "admissionNo": row.admission_no,
         }
     return got
@@ -220,7 +224,7 @@ async def _candidate(w: World, actor: str) -> str:
     )
     got = outcome(result, "candidate")
     if got == OK:
-        assert result.data["candidate"] == {"id": str(w.a.id), "admissionNo": w.a.admission_no}  # type: ignore[index]
+        assert result.payload("candidate") == {"id": str(w.a.id), "admissionNo": w.a.admission_no}
     return got
 
 
@@ -229,7 +233,7 @@ async def _by_admission_no(w: World, actor: str) -> str:
     result = await w.client(actor).execute(op.BY_ADMISSION_NO, {"no": w.a.admission_no})
     got = outcome(result, "candidateByAdmissionNo")
     if got == OK:
-        assert result.data["candidateByAdmissionNo"]["id"] == str(w.a.id)  # type: ignore[index]
+        assert result.payload("candidateByAdmissionNo")["id"] == str(w.a.id)
     return got
 
 
@@ -240,7 +244,7 @@ async def _review_queue(w: World, actor: str) -> str:
     )
     got = outcome(result, "reviewQueue")
     if got == OK:
-        connection = result.data["reviewQueue"]  # type: ignore[index]
+        connection = result.payload("reviewQueue")
         if connection["totalCount"] == 0:
             return EMPTY
         assert [e["node"]["id"] for e in connection["edges"]] == [str(w.a.id)]
@@ -252,7 +256,7 @@ async def _categories(w: World, actor: str) -> str:
     result = await w.client(actor).execute(op.CATEGORIES)
     got = outcome(result, "categories")
     if got == OK:
-        codes = {c["code"] for c in result.data["categories"]}  # type: ignore[index]
+        codes = {c["code"] for c in result.payload("categories")}
         assert {"ID", "EDU", "PROBATION", "ASSISTANT_CERT"} <= codes
     return got
 
@@ -266,7 +270,7 @@ async def _login(w: World, actor: str) -> str:
     result = await w.client(actor).execute(op.LOGIN, {"u": w.a.username, "p": PASSWORD})
     got = outcome(result, "login")
     if got == OK:
-        payload = result.data["login"]  # type: ignore[index]
+        payload = result.payload("login")
         assert payload["role"] == "CANDIDATE" and payload["candidate"]["id"] == str(w.a.id)
     return got
 
@@ -325,7 +329,7 @@ async def _delete(w: World, actor: str) -> str:
     with w.service.db():
         still_there = await Attachment.exists(id=picture)
     if got == OK:
-        assert result.data["deleteAttachment"]["deletedId"] == picture  # type: ignore[index]
+        assert result.payload("deleteAttachment")["deletedId"] == picture
     assert still_there is (got != OK)
     if actor == "candidate_b":
         # Looks exactly like a picture that does not exist.
@@ -346,7 +350,7 @@ async def _submit(w: World, actor: str) -> str:
     if got == OK:
         mine, other = (a, b) if actor == "candidate_a" else (b, a)
         assert mine.status == ReviewStatus.SUBMITTED and other.status == ReviewStatus.DRAFT
-        assert result.data["submitForReview"]["candidate"]["id"] == str(mine.id)  # type: ignore[index]
+        assert result.payload("submitForReview")["candidate"]["id"] == str(mine.id)
     else:
         assert a.status == b.status == ReviewStatus.DRAFT
     return got
@@ -360,7 +364,7 @@ async def _mark_read(w: World, actor: str) -> str:
     with w.service.db():
         read_at = (await ReviewMessage.get(id=message.id)).read_at
     if got == OK:
-        assert result.data["markMessagesRead"]["unreadMessageCount"] == 0  # type: ignore[index]
+        assert result.payload("markMessagesRead")["unreadMessageCount"] == 0
         assert read_at is not None
     else:
         assert read_at is None
@@ -426,7 +430,7 @@ async def _subscription_access(w: World, actor: str, query: str) -> str | None:
     """CLOSED 4403 or the error code when access is refused; None when the subscription runs."""
     url = "ws" + w.service.base_url.removeprefix("http") + "/graphql"
     token = w.tokens[actor]
-    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as socket:  # type: ignore[list-item]
+    async with websockets.connect(url, subprotocols=[GRAPHQL_TRANSPORT_WS]) as socket:
         payload = {"Authorization": f"Bearer {token}"} if token else {}
         await socket.send(json.dumps({"type": "connection_init", "payload": payload}))
         try:
@@ -535,7 +539,7 @@ async def test_candidate_b_never_sees_a_data(world: World) -> None:
     text = json.dumps(result.data, ensure_ascii=False)
     for secret in (world.a.username, world.a.admission_no, picture, message.body):
         assert secret not in text
-    me = result.data["me"]  # type: ignore[index]
+    me = result.payload("me")
     assert me["id"] == str(world.b.id) and me["messages"] == []
     assert me["unreadMessageCount"] == 0
     assert all(m["attachments"] == [] for m in me["materials"])

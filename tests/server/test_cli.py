@@ -443,7 +443,7 @@ async def test_sweep_removes_old_orphans_and_keeps_referenced_files(tmp_path: Pa
     client = service.client()
     try:
         signed = await client.login(CANDIDATES[0][0], CANDIDATE_PASSWORD)
-        categories = (await signed.execute(op.CATEGORIES)).data["categories"]  # type: ignore[index]
+        categories = (await signed.execute(op.CATEGORIES)).payload("categories")
         id_card = next(c["id"] for c in categories if c["code"] == "ID")
         uploaded = await signed.upload(
             op.UPLOAD, {"categoryId": id_card}, {"file": FilePart("p.jpg", small_jpeg(2), "image/jpeg")}

@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -32,7 +33,8 @@ def refusal(response: httpx.Response, status: int, code: str) -> str:
     return str(body["errors"][0]["message"])
 
 
-def upload_form(size: int) -> dict[str, object]:
+def upload_form(size: int) -> dict[str, Any]:
+    """httpx's `data` and `files` for an upload of `size` bytes."""
     operations = {"query": op.UPLOAD, "variables": {"categoryId": "1", "file": None}}
     return {
         "data": {"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
@@ -43,7 +45,7 @@ def upload_form(size: int) -> dict[str, object]:
 @pytest.mark.parametrize("size", [30_000, 2_000_000], ids=["small", "over-the-cap"])
 async def test_multipart_without_authorization_is_refused(http: httpx.AsyncClient, size: int) -> None:
     # The refusal is readable: the guard drops the unread body instead of resetting the socket.
-    response = await http.post("/graphql", **upload_form(size))  # type: ignore[arg-type]
+    response = await http.post("/graphql", **upload_form(size))
     message = refusal(response, 403, "CSRF_REFUSED")
     assert "Authorization" in message
 
@@ -69,7 +71,7 @@ async def test_multipart_with_an_empty_authorization_header_is_refused(
     http: httpx.AsyncClient,
 ) -> None:
     response = await http.post(
-        "/graphql", headers={"Authorization": ""}, **upload_form(1000)  # type: ignore[arg-type]
+        "/graphql", headers={"Authorization": ""}, **upload_form(1000)
     )
     refusal(response, 403, "CSRF_REFUSED")
 

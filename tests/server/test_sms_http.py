@@ -123,11 +123,8 @@ async def candidates_with_sms(rig: Rig, count: int) -> tuple[list[Candidate], li
         rows.append(row)
     await examiner.aclose()
     with rig.service.db():
-        ids = list(
-            await OutboxMessage.filter(
-                candidate_id__in=[r.id for r in rows], kind=OutboxKind.SMS
-            ).values_list("id", flat=True)
-        )
+        outbox = await OutboxMessage.filter(candidate_id__in=[r.id for r in rows], kind=OutboxKind.SMS)
+    ids = [message.id for message in outbox]
     return rows, ids
 
 
@@ -187,11 +184,11 @@ async def test_after_the_last_attempt_the_sms_is_failed_and_the_examiner_sees_it
     query = "query($id: ID!) { candidate(id: $id) { messages { kind sms { status attempts failedAt lastError } } } }"
     staff = await make_staff(rig.service, region=rows[0].region, site=None)
     examiner = await signed_in(rig.service, staff.username)
-    seen = (await examiner.execute(query, {"id": str(rows[0].id)})).data["candidate"]["messages"][0]  # type: ignore[index]
+    seen = (await examiner.execute(query, {"id": str(rows[0].id)})).payload("candidate")["messages"][0]
     assert seen["sms"]["status"] == "FAILED" and seen["sms"]["attempts"] == 3
     assert seen["sms"]["lastError"] == "HTTP 500" and seen["sms"]["failedAt"]
     candidate = await signed_in(rig.service, rows[0].username)
-    own = (await candidate.execute("query { me { messages { sms { status lastError } } } }")).data["me"]  # type: ignore[index]
+    own = (await candidate.execute("query { me { messages { sms { status lastError } } } }")).payload("me")
     assert own["messages"][0]["sms"] == {"status": "FAILED", "lastError": None}
     for client in (candidate, examiner):
         await client.aclose()

@@ -166,7 +166,7 @@ async def test_notices_to_one_phone_within_the_window_merge_into_one_sms(
     assert len(lines) == 1 and lines[0].endswith(OFFICIAL)
     # Every message shows the one SMS as sent
     candidate = await signed_in(quiet, row.username)
-    messages = (await candidate.execute(MESSAGES_WITH_SMS)).data["me"]["messages"]  # type: ignore[index]
+    messages = (await candidate.execute(MESSAGES_WITH_SMS)).payload("me")["messages"]
     examiner_kinds = [m for m in messages if m["kind"] != "SYSTEM"]
     assert len(examiner_kinds) == 3
     assert {m["sms"]["status"] for m in examiner_kinds} == {"SENT"}
@@ -248,7 +248,7 @@ async def test_hold_and_drop_when_the_candidate_read_the_message(quiet: Service,
     assert dropped.attempts == 0
     assert sent.status == OutboxStatus.SENT
     assert next(line for line in log_lines(log) if "1360000000" in line).split("to=")[1][:11] == "13600000002"
-    messages = (await reader.execute(MESSAGES_WITH_SMS)).data["me"]["messages"]  # type: ignore[index]
+    messages = (await reader.execute(MESSAGES_WITH_SMS)).payload("me")["messages"]
     assert messages[0]["sms"]["status"] == "DROPPED"
     for client in (reader, examiner):
         await client.aclose()
@@ -267,7 +267,7 @@ async def test_no_sms_without_a_phone_nor_for_the_candidates_own_submit(quiet: S
         assert await OutboxMessage.filter(candidate_id=row.id).count() == 0
         message = await ReviewMessage.filter(candidate_id=row.id).first()
         assert message is not None
-    found = (await examiner.execute(CANDIDATE_MESSAGES, {"id": str(row.id)})).data["candidate"]  # type: ignore[index]
+    found = (await examiner.execute(CANDIDATE_MESSAGES, {"id": str(row.id)})).payload("candidate")
     assert found["messages"][0]["sms"] is None
     await examiner.aclose()
 
