@@ -271,7 +271,7 @@ async def test_an_examiner_approves_by_keyboard_alone(desk: Desk, context: Brows
     assert verdicts == {AttachmentVerdict.ACCEPTED}
     # Each call was an ordinary operation, there to re-run from GraphiQL's history.
     names = [item["operationName"] for item in await history(page)]
-    for name in ("ClaimNext", "WorkbenchCandidate", "SetAttachmentVerdict", "ApproveCandidate"):
+    for name in ("ClaimNext", "SetAttachmentVerdict", "ApproveCandidate"):
         assert name in names
     assert errors.unexpected() == []
 
@@ -437,6 +437,6 @@ async def test_an_expired_picture_address_is_read_again_never_shown_broken(
     await pictures_painted(page, 4)
     await expect(page.locator(".wb-broken")).to_have_count(0)
     assert refused  # the lapsed addresses really were refused by the service
-    assert sent.count("WorkbenchCandidate") >= 2  # and read again
+    assert sent.count("WorkbenchCandidate") >= 1  # and read again (claimNext brought the first)
     await screenshot(page, "workbench_pictures_read_again", include=PANEL)
     assert errors.unexpected(r"403 \(Forbidden\)") == []

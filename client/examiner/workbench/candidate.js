@@ -92,8 +92,8 @@ function Changes({ changes }) {
   );
 }
 
-export function CandidateView({ api, id, claimFirst, reasons, live, now, attempt, say, registerKeys, onDecided, onBack }) {
-  const [candidate, setCandidate] = useState(null);
+export function CandidateView({ api, id, claimFirst, initial, reasons, live, now, attempt, say, registerKeys, onDecided, onBack }) {
+  const [candidate, setCandidate] = useState(initial || null);
   const [focused, setFocused] = useState(0);
   const [editing, setEditing] = useState(null);
   const [viewing, setViewing] = useState(null);
@@ -112,8 +112,9 @@ export function CandidateView({ api, id, claimFirst, reasons, live, now, attempt
     return data.candidate;
   }, [api, id]);
 
-  // Open: claim first (when asked), then read everything.
+  // Open: claim first (when asked), then read everything (unless claimNext brought it).
   useEffect(() => {
+    if (initial) return undefined;
     let cancelled = false;
     attempt(async () => {
       if (claimFirst) {

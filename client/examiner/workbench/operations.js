@@ -36,19 +36,28 @@ export const QUEUE_EVENTS = `subscription WorkbenchQueueEvents {
   queueEvents { status at candidate { ${QUEUE_ROW} } }
 }`;
 
-export const CANDIDATE = `query WorkbenchCandidate($id: ID!) {
-  candidate(id: $id) {
-    ${QUEUE_ROW}
+/** Everything the candidate view shows. */
+const CANDIDATE_FIELDS = `${QUEUE_ROW}
     examCategoryName stage locked
     materials { category { id name } required attachments { ${PICTURE_FIELDS} } }
     messages(first: 50) { id kind body authorName createdAt }
     history { at action actorName fromStatus toStatus note attachmentId }
-    changesSinceLastReturn { since removedCount added { id } }
+    changesSinceLastReturn { since removedCount added { id } }`;
+
+export const CANDIDATE = `query WorkbenchCandidate($id: ID!) {
+  candidate(id: $id) {
+    ${CANDIDATE_FIELDS}
   }
 }`;
 
+/** The claimed candidate comes whole: its pictures start loading without another round trip. */
 export const CLAIM_NEXT = `mutation ClaimNext($site: String) {
-  claimNext(site: $site) { candidate { id name } ${ERRORS} }
+  claimNext(site: $site) {
+    candidate {
+      ${CANDIDATE_FIELDS}
+    }
+    ${ERRORS}
+  }
 }`;
 
 export const CLAIM_CANDIDATE = `mutation ClaimCandidate($candidateId: ID!) {

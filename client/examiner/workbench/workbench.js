@@ -138,7 +138,7 @@ export function Workbench({ api, tokens }) {
         say("info", ["队列中暂时没有无人认领的考生。"]);
         return;
       }
-      setView({ name: "candidate", id: payload.candidate.id, claimFirst: false, opened: Date.now() });
+      setView({ name: "candidate", id: payload.candidate.id, claimFirst: false, opened: Date.now(), initial: payload.candidate });
     });
 
   const open = (row) => {
@@ -216,6 +216,7 @@ export function Workbench({ api, tokens }) {
       api,
       id: view.id,
       claimFirst: view.claimFirst,
+      initial: view.initial,
       reasons: session.reasons,
       live,
       now,
