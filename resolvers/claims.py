@@ -108,13 +108,14 @@ async def claim_of(ctx: Context, candidate: Candidate) -> ClaimView | None:
     if viewer is None or viewer.staff is None:
         return None
     holder = live_holder(candidate, utcnow())
-    if holder is None:
+    claimed_at, expires_at = candidate.claimed_at, candidate.claim_expires_at
+    if holder is None or claimed_at is None or expires_at is None:
         return None
     return ClaimView(
         examiner_name=await _staff_name(holder),
         mine=holder == viewer.staff.id,
-        claimed_at=candidate.claimed_at or utcnow(),
-        expires_at=candidate.claim_expires_at,  # type: ignore[arg-type]
+        claimed_at=claimed_at,
+        expires_at=expires_at,
     )
 
 

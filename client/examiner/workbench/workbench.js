@@ -86,7 +86,7 @@ export function Workbench({ api, tokens }) {
       try {
         await enter(sessionStorage.getItem(USERNAME_KEY) || "");
       } catch (error) {
-        if (error instanceof SignedOut) signedOut(null);
+        if (error instanceof SignedOut) signedOut("登录已过期，请重新登录。");
         else say("error", wordsFor(error));
       } finally {
         setStarting(false);
