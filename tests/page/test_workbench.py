@@ -257,10 +257,10 @@ async def test_an_examiner_approves_by_keyboard_alone(desk: Desk, context: Brows
         await expect(panel.get_by_role("img", name=f"身份证明 第 {number} 张")).to_be_visible()
     await expect(panel.get_by_role("img", name="学历证明 第 1 张")).to_be_visible()
     await screenshot(page, "workbench_candidate", include=PANEL)
-    await press("a")  # every picture 合格
-    await expect(panel.locator(".wb-card.wb-verdict-accepted")).to_have_count(4)
+    await press("a")  # every picture 合格; typed ahead, the next keys wait their turn
     await press("p")  # 通过…
     await expect(page.get_by_role("dialog", name="确认通过")).to_be_visible()
+    await expect(panel.locator(".wb-card.wb-verdict-accepted")).to_have_count(4)
     await screenshot(page, "workbench_confirm_approve", include=PANEL)
     await press("Enter")  # …confirmed once
     await expect(panel.get_by_role("status").filter(has_text="已通过")).to_contain_text(candidate.name)

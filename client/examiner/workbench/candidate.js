@@ -98,16 +98,24 @@ export function CandidateView({ api, id, claimFirst, initial, reasons, live, now
   const [editing, setEditing] = useState(null);
   const [viewing, setViewing] = useState(null);
   const [dialog, setDialog] = useState(null); // { kind: "approve" | "return" | "reject" | "feedback", draft }
-  const [busy, setBusy] = useState(false);
+  const [busy, setBusy] = useState(0); // operations queued or running
+  const [submitting, setSubmitting] = useState(false); // the open dialog's own request
+  const chain = useRef(Promise.resolve());
+  const latest = useRef(candidate); // what the queued operations read when their turn comes
   const [broken, setBroken] = useState(() => new Set());
   const retried = useRef(new Set()); // addresses re-read once already
   const rootRef = useRef(null);
   const lastActive = useRef(Date.now());
 
+  const update = useCallback((change) => {
+    latest.current = change(latest.current);
+    setCandidate(latest.current);
+  }, []);
+
   const load = useCallback(async () => {
     const data = await api.run(op.CANDIDATE, { id });
     if (!data.candidate) throw new Refused([{ code: "NOT_FOUND", message: "考生不存在或无权访问。" }]);
-    setCandidate(data.candidate);
+    update(() => data.candidate);
     setBroken(new Set());
     return data.candidate;
   }, [api, id]);
@@ -136,7 +144,7 @@ export function CandidateView({ api, id, claimFirst, initial, reasons, live, now
   // The queue's live events carry this candidate's claim and status as others see them now.
   useEffect(() => {
     if (live && candidate && live.id === candidate.id) {
-      setCandidate((current) => ({ ...current, status: live.status, claim: live.claim, replyDeadline: live.replyDeadline }));
+      update((current) => ({ ...current, status: live.status, claim: live.claim, replyDeadline: live.replyDeadline }));
     }
   }, [live]); // eslint-disable-line react-hooks/exhaustive-deps
 
@@ -162,13 +170,13 @@ export function CandidateView({ api, id, claimFirst, initial, reasons, live, now
     if (left < RENEW_BEFORE_MS && now - lastActive.current < ACTIVE_WITHIN_MS) {
       attempt(async () => {
         const payload = await api.mutate(op.CLAIM_CANDIDATE, { candidateId: id }, "claimCandidate");
-        setCandidate((current) => ({ ...current, claim: payload.candidate.claim }));
+        update((current) => ({ ...current, claim: payload.candidate.claim }));
       });
     }
   }, [now]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const replacePicture = (attachment) =>
-    setCandidate((current) => ({
+    update((current) => ({
       ...current,
       materials: current.materials.map((m) => ({
         ...m,
@@ -176,30 +184,31 @@ export function CandidateView({ api, id, claimFirst, initial, reasons, live, now
       })),
     }));
 
-  const busyWhile = (work) =>
-    attempt(async () => {
-      setBusy(true);
-      try {
-        await work();
-      } finally {
-        setBusy(false);
-      }
-    });
+  /**
+   * Operations run one after another in the order asked, so keys typed ahead (A, then P, then
+   * Enter) do what they say even while the service is still answering the first.
+   */
+  const queued = (work) => {
+    setBusy((n) => n + 1);
+    const turn = chain.current.then(() => attempt(work)).finally(() => setBusy((n) => n - 1));
+    chain.current = turn;
+    return turn;
+  };
 
   const verdict = (picture, value, codes = null, note = null) =>
-    busyWhile(async () => {
+    queued(async () => {
+      setEditing(null);
       const payload = await api.mutate(
         op.SET_VERDICT,
         { attachmentId: picture.id, verdict: value, reasons: codes, note: note && note.trim() ? note.trim() : null },
         "setAttachmentVerdict",
       );
       replacePicture(payload.attachment);
-      setEditing(null);
     });
 
   const acceptAll = () =>
-    busyWhile(async () => {
-      const pending = pictures.filter((p) => p.verdict === "PENDING");
+    queued(async () => {
+      const pending = picturesOf(latest.current).filter((p) => p.verdict === "PENDING");
       if (!pending.length) {
         say("info", ["没有待判定的图片。"]);
         return;
@@ -217,31 +226,40 @@ export function CandidateView({ api, id, claimFirst, initial, reasons, live, now
     });
 
   const reclaim = () =>
-    busyWhile(async () => {
+    queued(async () => {
       const payload = await api.mutate(op.CLAIM_CANDIDATE, { candidateId: id }, "claimCandidate");
-      setCandidate((current) => ({ ...current, claim: payload.candidate.claim }));
+      update((current) => ({ ...current, claim: payload.candidate.claim }));
       say("info", ["已认领，其他考务人员暂时不能审核该考生。"]);
     });
 
   const release = () =>
-    busyWhile(async () => {
+    queued(async () => {
       const payload = await api.mutate(op.RELEASE_CANDIDATE, { candidateId: id }, "releaseCandidate");
-      setCandidate((current) => ({ ...current, claim: payload.candidate.claim }));
+      update((current) => ({ ...current, claim: payload.candidate.claim }));
       say("info", ["已释放认领，其他考务人员可以审核该考生。"]);
     });
 
-  const decide = (work, words) =>
-    busyWhile(async () => {
+  /** A dialog's confirmation: the dialog shows it is sending, and closes when the answer is in. */
+  const confirmed = (work) => {
+    setSubmitting(true);
+    return queued(async () => {
       try {
         await work();
       } finally {
+        setSubmitting(false);
         setDialog(null);
       }
+    });
+  };
+
+  const decide = (work, words) =>
+    confirmed(async () => {
+      await work();
       onDecided(id, words);
     });
 
   const openReturn = () =>
-    busyWhile(async () => {
+    queued(async () => {
       const data = await api.run(op.RETURN_DRAFT, { candidateId: id });
       setDialog({ kind: "return", draft: data.returnMessageDraft || { message: "", categoryIds: [] } });
     });
@@ -307,7 +325,7 @@ export function CandidateView({ api, id, claimFirst, initial, reasons, live, now
   };
   const claimText = claimWords(candidate.claim, now) || (decidable ? "无人认领" : "—");
   const action = (label, key, onClick, extra = {}) =>
-    h("button", { type: "button", className: "wb-button", "aria-keyshortcuts": key, onClick, disabled: busy, ...extra }, label, keyHint(key));
+    h("button", { type: "button", className: "wb-button", "aria-keyshortcuts": key, onClick, ...extra }, label, keyHint(key));
 
   return h(
     "article",
@@ -329,19 +347,20 @@ export function CandidateView({ api, id, claimFirst, initial, reasons, live, now
       h(
         "div",
         { className: "wb-row wb-decisions", role: "toolbar", "aria-label": "审核操作" },
-        action("全部合格", "A", acceptAll, { disabled: busy || !decidable }),
-        action("通过", "P", open.approve, { disabled: busy || !decidable, className: "wb-button wb-primary" }),
-        action("退回修改", "T", open.return, { disabled: busy || !decidable }),
-        action("不通过", "X", open.reject, { disabled: busy || !decidable, className: "wb-button wb-danger" }),
+        action("全部合格", "A", acceptAll, { disabled: !decidable }),
+        action("通过", "P", open.approve, { disabled: !decidable, className: "wb-button wb-primary" }),
+        action("退回修改", "T", open.return, { disabled: !decidable }),
+        action("不通过", "X", open.reject, { disabled: !decidable, className: "wb-button wb-danger" }),
         action("发送消息", "M", open.feedback),
         claim && claim.mine
           ? action("释放认领", "U", release)
-          : action("认领", "C", reclaim, { disabled: busy || !decidable }),
+          : action("认领", "C", reclaim, { disabled: !decidable }),
         action("返回队列", "Q", onBack),
+        h("span", { className: "wb-saving", "aria-live": "polite" }, busy ? "正在处理…" : ""),
       ),
     ),
     h(Changes, { changes: candidate.changesSinceLastReturn }),
-    h(PictureGrid, { pictures, focused, editing, busy, reasons, context, actions }),
+    h(PictureGrid, { pictures, focused, editing, reasons, context, actions }),
     h(Messages, { messages: candidate.messages }),
     h(History, { entries: candidate.history, pictures }),
     viewing !== null && pictures[viewing]
@@ -363,7 +382,7 @@ export function CandidateView({ api, id, claimFirst, initial, reasons, live, now
       ? h(ApproveDialog, {
           candidate,
           pictures,
-          busy,
+          busy: submitting,
           onClose: () => setDialog(null),
           onConfirm: () => decide(() => api.mutate(op.APPROVE, { candidateId: id }, "approveCandidate"), `已通过：${candidate.name}`),
         })
@@ -372,7 +391,7 @@ export function CandidateView({ api, id, claimFirst, initial, reasons, live, now
       ? h(ReturnDialog, {
           candidate,
           draft: dialog.draft,
-          busy,
+          busy: submitting,
           onClose: () => setDialog(null),
           onConfirm: (message, categoryIds) =>
             decide(
@@ -384,7 +403,7 @@ export function CandidateView({ api, id, claimFirst, initial, reasons, live, now
     dialog && dialog.kind === "reject"
       ? h(TextDialog, {
           ...rejectDialogProps(candidate),
-          busy,
+          busy: submitting,
           onClose: () => setDialog(null),
           onConfirm: (reason) => decide(() => api.mutate(op.REJECT, { candidateId: id, reason }, "rejectCandidate"), `已判为不通过：${candidate.name}`),
         })
@@ -392,15 +411,11 @@ export function CandidateView({ api, id, claimFirst, initial, reasons, live, now
     dialog && dialog.kind === "feedback"
       ? h(TextDialog, {
           ...feedbackDialogProps(candidate),
-          busy,
+          busy: submitting,
           onClose: () => setDialog(null),
           onConfirm: (body) =>
-            busyWhile(async () => {
-              try {
-                await api.mutate(op.FEEDBACK, { candidateId: id, body }, "sendFeedback");
-              } finally {
-                setDialog(null);
-              }
+            confirmed(async () => {
+              await api.mutate(op.FEEDBACK, { candidateId: id, body }, "sendFeedback");
               say("info", [`消息已发送给 ${candidate.name}。`]);
               await load();
             }),

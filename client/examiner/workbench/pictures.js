@@ -85,7 +85,7 @@ function Facts({ picture }) {
   );
 }
 
-function ReasonEditor({ picture, reasons, busy, onSave, onCancel }) {
+function ReasonEditor({ picture, reasons, onSave, onCancel }) {
   const [chosen, setChosen] = useState(() => new Set(picture.verdictReasons.map((r) => r.code)));
   const [note, setNote] = useState(picture.verdictNote || "");
   const first = useRef(null);
@@ -144,13 +144,13 @@ function ReasonEditor({ picture, reasons, busy, onSave, onCancel }) {
     h(
       "div",
       { className: "wb-row" },
-      h("button", { type: "submit", className: "wb-button wb-danger", disabled: busy }, "保存「需更换」"),
+      h("button", { type: "submit", className: "wb-button wb-danger" }, "保存「需更换」"),
       h("button", { type: "button", className: "wb-button", onClick: onCancel }, "取消"),
     ),
   );
 }
 
-function PictureCard({ picture, index, focused, editing, busy, reasons, height, context, actions }) {
+function PictureCard({ picture, index, focused, editing, reasons, height, context, actions }) {
   const notes = PICTURE_NOTES.flatMap((note) => note(picture, context));
   const broken = context.broken.has(picture.id);
   const verdictWords = VERDICT_WORDS[picture.verdict];
@@ -199,7 +199,6 @@ function PictureCard({ picture, index, focused, editing, busy, reasons, height, 
         ? h(ReasonEditor, {
             picture,
             reasons,
-            busy,
             onSave: (codes, note) => actions.needsReplacement(picture, codes, note),
             onCancel: () => actions.edit(null),
           })
@@ -212,7 +211,7 @@ function PictureCard({ picture, index, focused, editing, busy, reasons, height, 
                 type: "button",
                 className: "wb-button wb-ok",
                 "aria-pressed": picture.verdict === "ACCEPTED",
-                disabled: busy || !context.decidable,
+                disabled: !context.decidable,
                 onClick: () => actions.accept(picture),
               },
               "合格",
@@ -223,7 +222,7 @@ function PictureCard({ picture, index, focused, editing, busy, reasons, height, 
                 type: "button",
                 className: "wb-button wb-bad",
                 "aria-pressed": picture.verdict === "NEEDS_REPLACEMENT",
-                disabled: busy || !context.decidable,
+                disabled: !context.decidable,
                 onClick: () => actions.edit(picture.id),
               },
               "需更换",
@@ -233,7 +232,7 @@ function PictureCard({ picture, index, focused, editing, busy, reasons, height, 
   );
 }
 
-export function PictureGrid({ pictures, focused, editing, busy, reasons, context, actions }) {
+export function PictureGrid({ pictures, focused, editing, reasons, context, actions }) {
   const gridRef = useRef(null);
   const aspect =
     pictures.reduce((sum, p) => sum + p.width / p.height, 0) / Math.max(pictures.length, 1) || 4 / 3;
@@ -255,7 +254,6 @@ export function PictureGrid({ pictures, focused, editing, busy, reasons, context
         index,
         focused: index === focused,
         editing: editing === picture.id,
-        busy,
         reasons,
         height: fit.height,
         context,
