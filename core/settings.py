@@ -48,6 +48,8 @@ class Settings:
     picture_url_ttl_seconds: int = 600
     # Review
     reply_hours: int = 24
+    # How long an examiner's review claim lasts unless renewed.
+    review_claim_minutes: int = 15
     # GraphQL limits
     max_query_depth: int = 10
     max_query_tokens: int = 2000
@@ -108,6 +110,7 @@ class Settings:
                 env, "PICTURE_URL_TTL_SECONDS", cls.picture_url_ttl_seconds
             ),
             reply_hours=_int(env, "REPLY_HOURS", cls.reply_hours),
+            review_claim_minutes=_int(env, "REVIEW_CLAIM_MINUTES", cls.review_claim_minutes),
             sms_sender_enabled=env.get("SMS_SENDER", "on").lower() not in ("off", "0", "false"),
             sms_gateway=env.get("SMS_GATEWAY", cls.sms_gateway),
             sms_http_url=env.get("SMS_HTTP_URL", ""),

@@ -31,6 +31,12 @@ class Candidate(Model):
     unlocked_category_ids: list[int] | None = fields.JSONField(null=True)
     # Keyset for the examiners' queue: the last submission, or registration before one.
     queue_at = fields.DatetimeField()
+    # The review claim: who is reviewing a SUBMITTED candidate, until when (lapses by itself).
+    claim_staff: fields.ForeignKeyNullableRelation[StaffUser] = fields.ForeignKeyField(
+        "models.StaffUser", null=True, on_delete=fields.SET_NULL, related_name=False
+    )
+    claimed_at = fields.DatetimeField(null=True)
+    claim_expires_at = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

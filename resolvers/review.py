@@ -17,6 +17,7 @@ from models.enums import AttachmentVerdict, AuditAction, MessageKind, ReviewStat
 from resolvers.audit import write_audit
 from resolvers.auth import require_staff
 from resolvers.candidates import candidate_for_staff
+from resolvers.claims import end_claim, refuse_if_claimed_by_other, renew_own_claim
 from resolvers.events import publish_queue_event, publish_review_event
 from resolvers.locking import candidate_for_update
 from resolvers.messages import post_message
@@ -70,8 +71,10 @@ async def _decide(
     """One transition out of SUBMITTED: state, message and audit in one transaction."""
     async with candidate_for_update(candidate.id) as locked:
         _require_submitted(locked)
+        await refuse_if_claimed_by_other(ctx, locked, staff)
         now = utcnow()
         locked.status = to_status
+        end_claim(locked)
         if to_status == ReviewStatus.RETURNED:
             locked.returned_at = now
             hours = await reply_hours_for(locked.region, ctx.services.settings)
@@ -204,6 +207,7 @@ async def set_attachment_verdict(
     codes = _check_reasons(ctx.services.settings, reasons)
     async with candidate_for_update(attachment.candidate_id) as locked:
         _require_submitted(locked)
+        await refuse_if_claimed_by_other(ctx, locked, staff, "attachmentId")
         fresh = await Attachment.get_or_none(id=pk, candidate_id=locked.id)
         if fresh is None:
             raise not_found("图片", "attachmentId")
@@ -215,6 +219,10 @@ async def set_attachment_verdict(
             locked, AuditAction.VERDICT, staff, locked.status,
             note=f"{verdict.value}{reason_words}: {text or ''}".rstrip(": "), attachment_id=str(pk),
         )
+        # Judging pictures is work on the claim: the holder's claim runs on from here.
+        renewed = await renew_own_claim(ctx, locked, staff)
+    if renewed:
+        await publish_queue_event(ctx.services, locked, utcnow())
     return fresh, locked
 
 

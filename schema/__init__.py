@@ -23,6 +23,7 @@ from core.errors import AccessError
 from core.settings import Settings
 from schema.auth import AuthMutation
 from schema.candidates import CandidateQuery
+from schema.claims import ClaimMutation
 from schema.limits import MaxExpandedFields
 from schema.materials import MaterialMutation, MaterialQuery
 from schema.messages import MessageMutation, MessageSubscription
@@ -44,6 +45,7 @@ Mutation = merge_types(
         MaterialMutation,
         MessageMutation,
         ReviewMutation,
+        ClaimMutation,
     ),
 )
 Subscription = merge_types("Subscription", (MessageSubscription, QueueSubscription))

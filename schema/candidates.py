@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -18,6 +18,9 @@ from schema.history import HistoryEntry, ReviewChanges
 from schema.materials import Attachment, CandidateMaterial
 from schema.messages import ReviewMessage
 from schema.permissions import IsCandidate, IsStaff
+
+if TYPE_CHECKING:
+    from schema.claims import ReviewClaim
 
 
 @strawberry.type(
@@ -137,6 +140,17 @@ class Candidate:
             for a in changes.added
         ]
         return ReviewChanges(since=changes.since, added=added, removed_count=changes.removed_count)
+
+
+    @strawberry.field(
+        description="Who is reviewing now; null when nobody. Always null for a candidate's own view."
+    )
+    async def claim(
+        self, info: Info[Context, Any]
+    ) -> Annotated[ReviewClaim, strawberry.lazy("schema.claims")] | None:
+        from schema.claims import review_claim
+
+        return await review_claim(info.context, self.row)
 
 
 def candidate_or_none(row: CandidateRow | None) -> Candidate | None:

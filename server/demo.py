@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import io
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
-from models import Candidate
-from models.enums import Role
+from core.clock import local_text, utcnow
+from core.context import Viewer
+from models import Attachment, Candidate, MaterialCategory
+from models.enums import AuditAction, MessageKind, ReviewStatus, Role
 from resolvers.admin import add_staff_user, import_candidates, import_categories
+from resolvers.audit import write_audit
+from resolvers.locking import candidate_for_update
+from resolvers.messages import post_message
 from storage.base import PictureStore
+from storage.images import PictureRules, inspect_picture
 
 CANDIDATE_PASSWORD = "kaosheng2026"
 STAFF_PASSWORD = "kaowu2026!"
@@ -63,6 +70,17 @@ CANDIDATES = [
     ("chenjing", "陈静", "370201202011002", "青岛"),
 ]
 
+# These wait in the examiners' queue with every required picture, oldest first, so the
+# workbench's 「下一位」 has someone to show right after `make run`.
+SUBMITTED_USERNAMES = ("lina", "wangfang", "chenjing")
+# (category code, picture title) in upload order: what a complete submission holds.
+SUBMITTED_PICTURES = (
+    ("ID", "ID CARD FRONT"),
+    ("ID", "ID CARD BACK"),
+    ("EDU", "DIPLOMA"),
+    ("PROBATION", "PROBATION CERTIFICATE"),
+)
+
 STAFF = [
     (Role.EXAMINER, "jinan_kaowu", "济南考点审核员", "山东省", "济南"),
     (Role.EXAMINER, "qingdao_kaowu", "青岛考点审核员", "山东省", "青岛"),
@@ -93,9 +111,64 @@ class DemoAccount:
     note: str
 
 
+def document_photo(title: str, seed: int) -> bytes:
+    """A photo-sized picture of a document, different for every candidate and page."""
+    image = Image.new("RGB", (1200, 840), (214 - seed % 5 * 6, 208, 196 + seed % 3 * 8))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((90, 70, 1110, 770), radius=30, fill=(250, 248, 240), outline=(90, 110, 140), width=5)
+    draw.rectangle((140, 160, 420, 520), fill=(200, 212, 228))
+    for row in range(6):
+        y = 170 + row * 60
+        draw.rectangle((470, y, 1040 - (row * 53 + seed * 29) % 260, y + 24), fill=(95, 105, 125))
+    font = ImageFont.load_default(size=44)
+    draw.text((140, 600), title, fill=(40, 60, 110), font=font)
+    draw.text((140, 670), f"No. {370100000 + seed * 7919}", fill=(40, 60, 110), font=font)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=82)
+    return out.getvalue()
+
+
+async def submit_demo_candidate(store: PictureStore, candidate: Candidate, tz: ZoneInfo) -> None:
+    """Every required picture, then 提交审核: the same rows, bytes and log a real submission leaves."""
+    categories = {c.code: c for c in await MaterialCategory.all()}
+    slots: dict[str, int] = {}
+    async with candidate_for_update(candidate.id) as locked:
+        own = Viewer(role=Role.CANDIDATE, session_id="demo", candidate=locked)
+        for index, (code, title) in enumerate(SUBMITTED_PICTURES):
+            category = categories[code]
+            data = document_photo(title, locked.id * 10 + index)
+            rules = PictureRules(tuple(category.formats), category.max_bytes, 300, 40_000_000, 320)
+            picture = inspect_picture(data, rules)
+            slot = slots[code] = slots.get(code, -1) + 1
+            attachment_id = uuid.uuid4()
+            key = f"pictures/{locked.id}/{attachment_id}.jpg"
+            thumbnail_key = f"thumbnails/{locked.id}/{attachment_id}.jpg"
+            await store.put(key, data)
+            await store.put(thumbnail_key, picture.thumbnail)
+            await Attachment.create(
+                id=attachment_id, candidate_id=locked.id, category_id=category.id, slot=slot,
+                storage_key=key, thumbnail_key=thumbnail_key, content_type=picture.content_type,
+                byte_size=picture.byte_size, width=picture.width, height=picture.height,
+                orientation=picture.orientation, sha256=picture.sha256, uploaded_at=utcnow(),
+            )
+            await write_audit(
+                locked, AuditAction.UPLOAD, own, locked.status,
+                note=f"{category.name} 第 {slot + 1} 张", attachment_id=str(attachment_id),
+            )
+        now = utcnow()
+        locked.status, locked.submitted_at, locked.queue_at = ReviewStatus.SUBMITTED, now, now
+        locked.activated_at = locked.activated_at or now
+        await locked.save()
+        await post_message(locked, MessageKind.SYSTEM, f"{local_text(now, tz)} 上报完成，内容已锁定。", at=now)
+        await write_audit(locked, AuditAction.SUBMIT, own, ReviewStatus.DRAFT, ReviewStatus.SUBMITTED)
+
+
 def accounts() -> list[DemoAccount]:
     found = [
-        DemoAccount("考生", u, CANDIDATE_PASSWORD, f"{n}，{site}考点，准考证号 {a}")
+        DemoAccount(
+            "考生", u, CANDIDATE_PASSWORD,
+            f"{n}，{site}考点，准考证号 {a}" + ("，已提交待审核" if u in SUBMITTED_USERNAMES else ""),
+        )
         for u, n, a, site in CANDIDATES
     ]
     found += [
@@ -129,4 +202,6 @@ async def load_demo(store: PictureStore, tz: ZoneInfo) -> bool:
     assert report.ok, report.failures
     for role, username, title, region, staff_site in STAFF:
         await add_staff_user(role, username, STAFF_PASSWORD, region, staff_site, title)
+    for username in SUBMITTED_USERNAMES:
+        await submit_demo_candidate(store, await Candidate.get(username=username), tz)
     return True

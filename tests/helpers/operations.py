@@ -109,3 +109,23 @@ subscription { reviewEvents { status locked message { id kind body authorName cr
 """
 
 QUEUE_EVENTS = "subscription { queueEvents { status at candidate { id name site } } }"
+
+CLAIM_FIELDS = "claim { examinerName mine claimedAt expiresAt }"
+
+CLAIM = f"""
+mutation($id: ID!) {{
+  claimCandidate(candidateId: $id) {{ candidate {{ id status {CLAIM_FIELDS} }} {ERRORS} }}
+}}
+"""
+
+CLAIM_NEXT = f"""
+mutation($site: String) {{
+  claimNext(site: $site) {{ candidate {{ id status site {CLAIM_FIELDS} }} {ERRORS} }}
+}}
+"""
+
+RELEASE = f"""
+mutation($id: ID!) {{
+  releaseCandidate(candidateId: $id) {{ candidate {{ id status {CLAIM_FIELDS} }} {ERRORS} }}
+}}
+"""

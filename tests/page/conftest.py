@@ -87,20 +87,23 @@ class Violation(TypedDict):
     nodes: list[str]  # the failing elements' selectors, with their own impact
 
 
-async def check_accessibility(page: Page, state_name: str) -> None:
-    """Run axe-core on the page as it stands; fail listing every serious or critical violation."""
+async def check_accessibility(page: Page, state_name: str, include: str | None = None) -> None:
+    """Run axe-core on the page as it stands (or only the part `include` selects); fail listing
+    every serious or critical violation."""
     if not await page.evaluate("typeof window.axe === 'object'"):
         await page.add_script_tag(path=str(AXE))
     violations: list[Violation] = await page.evaluate(
-        """async () => {
-            const result = await axe.run(document, { resultTypes: ["violations"] });
+        """async (include) => {
+            const context = include ? { include: [[include]] } : document;
+            const result = await axe.run(context, { resultTypes: ["violations"] });
             return result.violations.map((v) => ({
                 id: v.id,
                 help: v.help,
                 impact: v.impact,
                 nodes: v.nodes.map((n) => `${n.impact}: ${n.target.flat(Infinity).join(" ")}`),
             }));
-        }"""
+        }""",
+        include,
     )
     blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
     if blocking:
@@ -111,13 +114,16 @@ async def check_accessibility(page: Page, state_name: str) -> None:
         pytest.fail("\n".join(lines), pytrace=False)
 
 
-async def screenshot(page: Page, name: str, *, accessibility: bool = True) -> Path:
-    """Save the page as it stands, then check it with axe: every state worth a picture is checked."""
+async def screenshot(
+    page: Page, name: str, *, accessibility: bool = True, include: str | None = None
+) -> Path:
+    """Save the page as it stands, then check it with axe: every state worth a picture is checked
+    (only the part `include` selects, where the rest of the page is not ours)."""
     path = SCREENSHOTS / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(path), full_page=True)
     if accessibility:
-        await check_accessibility(page, name)
+        await check_accessibility(page, name, include)
     return path
 
 

@@ -65,6 +65,9 @@ MATRIX: dict[str, tuple[str, str, str, str, str, str]] = {
     "rejectCandidate": (UNAUTH, FORBIDDEN, FORBIDDEN, OK, NOT_FOUND, FORBIDDEN),
     "sendFeedback": (UNAUTH, FORBIDDEN, FORBIDDEN, OK, NOT_FOUND, FORBIDDEN),
     "setAttachmentVerdict": (UNAUTH, FORBIDDEN, FORBIDDEN, OK, NOT_FOUND, FORBIDDEN),
+    "claimCandidate": (UNAUTH, FORBIDDEN, FORBIDDEN, OK, NOT_FOUND, OK),
+    "claimNext": (UNAUTH, FORBIDDEN, FORBIDDEN, OK, EMPTY, OK),
+    "releaseCandidate": (UNAUTH, FORBIDDEN, FORBIDDEN, OK, NOT_FOUND, OK),
     # subscriptions: OK means the caller's own events arrive and nobody else's do
     "reviewEvents": (CLOSED_4403, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN),
     "queueEvents": (CLOSED_4403, FORBIDDEN, FORBIDDEN, OK, OK, OK),
@@ -423,6 +426,51 @@ async def _verdict(w: World, actor: str) -> str:
     return got
 
 
+async def _holder(w: World) -> int | None:
+    return (await w.fresh(w.a)).claim_staff_id  # type: ignore[attr-defined, no-any-return]
+
+
+def _staff_id(w: World, actor: str) -> int | None:
+    return w.staff[actor].id if actor in w.staff else None
+
+
+@case("claimCandidate")
+async def _claim(w: World, actor: str) -> str:
+    await w.set_status(w.a, ReviewStatus.SUBMITTED)
+    result = await w.client(actor).execute(op.CLAIM, {"id": str(w.a.id)})
+    got = outcome(result, "claimCandidate")
+    assert await _holder(w) == (_staff_id(w, actor) if got == OK else None)
+    return got
+
+
+@case("claimNext")
+async def _claim_next(w: World, actor: str) -> str:
+    await w.set_status(w.a, ReviewStatus.SUBMITTED)
+    result = await w.client(actor).execute(op.CLAIM_NEXT, {"site": None})
+    got = outcome(result, "claimNext")
+    if got == OK and result.data["claimNext"]["candidate"] is None:  # type: ignore[index]
+        got = EMPTY
+    if got == OK:
+        assert result.data["claimNext"]["candidate"]["id"] == str(w.a.id)  # type: ignore[index]
+    assert await _holder(w) == (_staff_id(w, actor) if got == OK else None)
+    return got
+
+
+@case("releaseCandidate")
+async def _release(w: World, actor: str) -> str:
+    await w.set_status(w.a, ReviewStatus.SUBMITTED)
+    holder = w.staff["examiner_a"]
+    with w.service.db():
+        await Candidate.filter(id=w.a.id).update(
+            claim_staff_id=holder.id, claimed_at=datetime.now(UTC),
+            claim_expires_at=datetime.now(UTC) + timedelta(minutes=10),
+        )
+    result = await w.client(actor).execute(op.RELEASE, {"id": str(w.a.id)})
+    got = outcome(result, "releaseCandidate")
+    assert await _holder(w) == (None if got == OK else holder.id)
+    return got
+
+
 # Subscriptions
 
 
@@ -505,6 +553,7 @@ def test_every_contract_operation_is_in_the_matrix() -> None:
         "logout", "updateProfile", "uploadAttachment", "deleteAttachment", "submitForReview",
         "markMessagesRead", "returnForCorrection", "approveCandidate", "rejectCandidate",
         "sendFeedback", "setAttachmentVerdict", "reviewEvents", "queueEvents",
+        "claimCandidate", "claimNext", "releaseCandidate",
     }
     assert contract <= operations
     assert set(MATRIX) == set(CASES) == contract

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import sqlite3
@@ -26,7 +27,14 @@ from resolvers.admin import (
 )
 from schema import export_sdl
 from server.database import database, migrate
-from server.demo import CANDIDATE_PASSWORD, CANDIDATES, STAFF, STAFF_PASSWORD
+from server.demo import (
+    CANDIDATE_PASSWORD,
+    CANDIDATES,
+    STAFF,
+    STAFF_PASSWORD,
+    SUBMITTED_PICTURES,
+    SUBMITTED_USERNAMES,
+)
 from storage import open_store
 from tests.helpers import operations as op
 from tests.helpers.client import FilePart
@@ -408,6 +416,15 @@ async def test_demo_prints_the_accounts_and_loads_once(tmp_path: Path) -> None:
     assert counts == [(len(CANDIDATES), len(STAFF), 4, 4)]
     names = {code: name for code, name in rows(tmp_path, "SELECT code, name FROM material_category")}
     assert names["ID"] == "身份证明" and names["ASSISTANT_CERT"] == "执业助理医师资格证书"
+    # Some candidates already wait in the queue, each with every required picture stored.
+    waiting = rows(
+        tmp_path,
+        "SELECT c.username, count(a.id) FROM candidate c JOIN attachment a ON a.candidate_id = c.id"
+        " WHERE c.status = 'SUBMITTED' GROUP BY c.username",
+    )
+    assert sorted(waiting) == sorted((u, len(SUBMITTED_PICTURES)) for u in SUBMITTED_USERNAMES)
+    for key, sha256 in rows(tmp_path, "SELECT storage_key, sha256 FROM attachment"):
+        assert hashlib.sha256((tmp_path / "files" / key).read_bytes()).hexdigest() == sha256
 
     again = await acli(tmp_path, "demo")
     assert again.returncode == 0
