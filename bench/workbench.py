@@ -38,7 +38,6 @@ from bench.common import (
     realistic_jpegs,
     seed_candidates,
     spawn_service,
-    wait_ready,
 )
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -178,18 +177,18 @@ async def run(candidates: int, examiner_count: int, presses: int) -> dict[str, A
         categories = await category_ids(var_dir)
         server = spawn_service(var_dir)
         try:
-            await wait_ready(server)
+            await server.wait_ready()
             photos = realistic_jpegs(8)
             log(f"uploading {4 * candidates} photos for {candidates} candidates")
-            async with httpx.AsyncClient(base_url=server.base, timeout=60) as http:
+            async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
                 for account in accounts:
                     await submit_with_pictures(http, account, categories, photos)
             log("workbench in Chromium: 下一位 → painted, then approve by keyboard")
-            painted, keys = await paint_times(server.base, usernames[0], candidates)
+            painted, keys = await paint_times(server.url, usernames[0], candidates)
             log("claimNext under contention")
-            contended = await contention(server.base, var_dir, usernames, presses, examiner_count * presses - 5)
+            contended = await contention(server.url, var_dir, usernames, presses, examiner_count * presses - 5)
         finally:
-            server.stop()
+            await server.stop()
     return {"painted_ms": painted, "keys": keys, "contention": contended, "photo_bytes": [len(p) for p in photos]}
 
 

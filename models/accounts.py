@@ -37,6 +37,8 @@ class Candidate(Model):
     )
     claimed_at = fields.DatetimeField(null=True)
     claim_expires_at = fields.DatetimeField(null=True)
+
+    claim_staff_id: int | None
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

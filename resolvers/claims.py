@@ -49,7 +49,7 @@ class ClaimView:
 
 def live_holder(candidate: Candidate, now: datetime) -> int | None:
     """The id of the staff member whose claim on the candidate is live; None when nobody's is."""
-    holder: int | None = candidate.claim_staff_id  # type: ignore[attr-defined]
+    holder: int | None = candidate.claim_staff_id
     if holder is None or candidate.claim_expires_at is None:
         return None
     if candidate.status != ReviewStatus.SUBMITTED or candidate.claim_expires_at <= now:
@@ -61,13 +61,13 @@ def _claim_length(ctx: Context) -> timedelta:
     return timedelta(minutes=ctx.services.settings.review_claim_minutes)
 
 
-async def _staff_name(staff_id: int) -> str:
+async def _staff_name(staff_id: int | None) -> str:
     names = await StaffUser.filter(id=staff_id).values_list("name", flat=True)
     return str(names[0]) if names else "其他考务人员"
 
 
 async def _held_by_other(ctx: Context, candidate: Candidate, field: str, ending: str) -> Rejected:
-    name = await _staff_name(candidate.claim_staff_id)  # type: ignore[attr-defined]
+    name = await _staff_name(candidate.claim_staff_id)
     until = local_text(candidate.claim_expires_at, ctx.services.tz)  # type: ignore[arg-type]
     return Rejected.one(
         ErrorCode.CLAIMED_BY_OTHER,
@@ -137,7 +137,7 @@ def _take(candidate: Candidate, staff: StaffUser, now: datetime, length: timedel
 
 async def _save_claim(candidate: Candidate) -> None:
     await Candidate.filter(id=candidate.id).update(
-        claim_staff_id=candidate.claim_staff_id,  # type: ignore[attr-defined]
+        claim_staff_id=candidate.claim_staff_id,
         claimed_at=candidate.claimed_at,
         claim_expires_at=candidate.claim_expires_at,
     )
@@ -219,7 +219,7 @@ async def release_candidate(ctx: Context, candidate_id: str) -> Candidate:
             raise await _held_by_other(
                 ctx, locked, "candidateId", "只有认领人本人或管理员可以释放。"
             )
-        if locked.claim_staff_id is not None or locked.claim_expires_at is not None:  # type: ignore[attr-defined]
+        if locked.claim_staff_id is not None or locked.claim_expires_at is not None:
             end_claim(locked)
             await _save_claim(locked)
     if holder is not None:

@@ -186,15 +186,15 @@ async def test_two_examiners_pressing_next_at_once_get_different_candidates(
             await expect(page.locator(".wb-queue-row")).to_have_count(3)
         await subscribed(desk.service, queue_topic(desk.region), 2)  # both queues are live
         await asyncio.gather(*(page.keyboard.press("n") for page in pages))
-        names = []
+        names: list[str] = []
         for page in pages:
             head = page.locator(".wb-candidate-head")
             await expect(head.locator(".wb-claim")).to_contain_text("我审核中")
-            names.append(await head.get_by_role("heading").text_content())
+            names.append(await head.get_by_role("heading").text_content() or "")
         assert names[0] != names[1]
         with desk.service.db():
             holders = {
-                row.name: row.claim_staff_id  # type: ignore[attr-defined]
+                row.name: row.claim_staff_id
                 for row in await Candidate.filter(id__in=[c.id for c in waiting])
             }
         assert holders[names[0]] == first_staff.id and holders[names[1]] == second_staff.id

@@ -134,7 +134,7 @@ async def test_claim_next_takes_the_oldest_waiting_and_one_more_while_holding(wa
     seen = await claim_seen_by(b.client, first)
     assert seen is not None and seen["mine"] is False and seen["examinerName"] == a.row.name
     stored = await ward.row(first)
-    assert stored.claim_staff_id == a.row.id  # type: ignore[attr-defined]
+    assert stored.claim_staff_id == a.row.id
 
 
 async def test_claim_next_of_one_site(ward: Ward) -> None:
@@ -177,7 +177,7 @@ async def test_claim_candidate_renews_and_refuses_anyone_else(ward: Ward) -> Non
         assert a.row.name in message
         assert local_text(held.claim_expires_at, BEIJING) in message  # type: ignore[arg-type]
         assert refused["errors"][0]["field"] == "candidateId"
-    assert (await ward.row(waiting)).claim_staff_id == a.row.id  # type: ignore[attr-defined]
+    assert (await ward.row(waiting)).claim_staff_id == a.row.id
 
 
 async def test_claim_candidate_refusals(ward: Ward) -> None:
@@ -193,7 +193,7 @@ async def test_claim_candidate_refusals(ward: Ward) -> None:
     with ward.service.db():
         for row in (elsewhere, draft):
             stored = await Candidate.get(id=row.id)
-            assert stored.claim_staff_id is None  # type: ignore[attr-defined]
+            assert stored.claim_staff_id is None
 
 
 async def test_a_candidate_may_not_claim_and_never_sees_claims(ward: Ward) -> None:
@@ -232,7 +232,7 @@ async def test_an_expired_claim_is_no_claim(ward: Ward) -> None:
     # Releasing a lapsed claim, anyone's, is releasing nothing.
     released = await release(b.client, third)
     assert released["errors"] == [] and released["candidate"]["claim"] is None
-    assert (await ward.row(third)).claim_staff_id is None  # type: ignore[attr-defined]
+    assert (await ward.row(third)).claim_staff_id is None
 
 
 @dataclass(frozen=True)
@@ -251,7 +251,7 @@ async def snapshot(service: Service, candidate: Candidate) -> Snapshot:
         )
         return Snapshot(
             status=row.status,
-            verdicts=list(verdicts),
+            verdicts=[AttachmentVerdict(str(v)) for v in verdicts],
             audit=await AuditEntry.filter(candidate_id=candidate.id).count(),
             messages=await ReviewMessage.filter(candidate_id=candidate.id).count(),
         )
@@ -296,7 +296,7 @@ async def test_decisions_while_another_examiner_holds_the_claim_change_nothing(w
 
     assert await snapshot(ward.service, waiting) == before
     after = await ward.row(waiting)
-    assert after.claim_staff_id == a.row.id and after.claim_expires_at == held.claim_expires_at  # type: ignore[attr-defined]
+    assert after.claim_staff_id == a.row.id and after.claim_expires_at == held.claim_expires_at
 
 
 async def test_the_holders_verdict_renews_the_claim_and_the_decision_ends_it(ward: Ward) -> None:
@@ -313,13 +313,13 @@ async def test_the_holders_verdict_renews_the_claim_and_the_decision_ends_it(war
     )
     assert verdict["errors"] == []
     renewed = await ward.row(waiting)
-    assert renewed.claim_staff_id == a.row.id  # type: ignore[attr-defined]
+    assert renewed.claim_staff_id == a.row.id
     assert renewed.claim_expires_at > datetime.now(UTC) + timedelta(minutes=14)  # type: ignore[operator]
 
     approved = (await a.client.execute(op.APPROVE, {"id": str(waiting.id)})).payload("approveCandidate")
     assert approved["errors"] == [] and approved["candidate"]["status"] == "APPROVED"
     ended = await ward.row(waiting)
-    assert (ended.claim_staff_id, ended.claimed_at, ended.claim_expires_at) == (None, None, None)  # type: ignore[attr-defined]
+    assert (ended.claim_staff_id, ended.claimed_at, ended.claim_expires_at) == (None, None, None)
     assert await claim_seen_by(b.client, waiting) is None
 
 
@@ -343,11 +343,11 @@ async def test_release(ward: Ward) -> None:
     assert codes(refused) == ["CLAIMED_BY_OTHER"] and refused["candidate"] is None
     assert a.row.name in refused["errors"][0]["message"]
     assert codes(await release(outsider.client, first)) == ["NOT_FOUND"]
-    assert (await ward.row(first)).claim_staff_id == a.row.id  # type: ignore[attr-defined]
+    assert (await ward.row(first)).claim_staff_id == a.row.id
 
     mine = await release(a.client, first)
     assert mine["errors"] == [] and mine["candidate"]["claim"] is None
-    assert (await ward.row(first)).claim_staff_id is None  # type: ignore[attr-defined]
+    assert (await ward.row(first)).claim_staff_id is None
     # Released, the candidate is next in line again.
     assert (await claim_next(b.client))["candidate"]["id"] == str(first.id)
     by_admin = await release(admin.client, first)

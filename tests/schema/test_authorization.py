@@ -427,7 +427,7 @@ async def _verdict(w: World, actor: str) -> str:
 
 
 async def _holder(w: World) -> int | None:
-    return (await w.fresh(w.a)).claim_staff_id  # type: ignore[attr-defined, no-any-return]
+    return (await w.fresh(w.a)).claim_staff_id
 
 
 def _staff_id(w: World, actor: str) -> int | None:
