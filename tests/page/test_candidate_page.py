@@ -110,7 +110,9 @@ async def test_sign_in_profile_upload_and_delete(
     await expect(card(page, "ASSISTANT_CERT").locator(".req")).to_have_count(0)
     await expect(id_card).to_contain_text("请上传与报名相一致的有效身份证件正反面照片")
     await expect(id_card.locator("figure.example figcaption")).to_have_text("示例")
-    assert await id_card.locator("figure.example img").evaluate("img => img.naturalWidth") > 0
+    # The example is loaded lazily: wait (bounded) until it has painted, then it has a width.
+    example = await id_card.locator("figure.example img").element_handle()
+    await page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=example)
     await screenshot(page, "candidate_materials")
 
     # front, then back; after the first the slot says 可传下一张, after the second it is gone
@@ -216,6 +218,8 @@ async def test_big_sideways_photo_is_turned_upright_and_shrunk(
     dialog = page.locator("dialog.dialog[open]")
     await expect(dialog.locator(".size-before")).to_have_text(f"原图大小：{round(len(original) / 1024)} KB")
     await expect(dialog.locator(".size-after")).to_contain_text("已按拍摄方向转正，已压缩到 200 KB 以内")
+    shown = await dialog.locator(".preview-image").element_handle()
+    await page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=shown)
     preview = await dialog.locator(".preview-image").evaluate("img => [img.naturalWidth, img.naturalHeight]")
     assert preview[0] > preview[1]  # the person already sees it upright before sending
     await screenshot(page, "candidate_preview_before_upload")
