@@ -115,6 +115,11 @@ class RedisBroker(Broker):
                     await client.aclose()
         self._publisher = self._listener_client = None
 
+    async def ping(self) -> None:
+        if self._publisher is None:
+            raise ConnectionError("Redis broker not started")
+        await self._publisher.ping()
+
     async def publish(self, topic: str, event: Event) -> None:
         if self._publisher is None:
             log.warning("Redis broker not started; event on %s dropped", topic)

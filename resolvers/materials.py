@@ -99,6 +99,7 @@ async def upload_attachment(
     if not isinstance(upload, UploadedFile):  # a multipart map pointing at a text field
         raise Rejected.one(ErrorCode.NOT_AN_IMAGE, "没有收到图片文件，请重新选择图片。", "file")
     data = await upload.read()
+    ctx.services.metrics.upload_bytes.observe(len(data))
     rules = PictureRules(
         formats=tuple(category.formats),
         max_bytes=category.max_bytes,

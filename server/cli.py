@@ -6,9 +6,12 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -38,10 +41,26 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    metrics_dir = ""
+    if args.workers > 1:
+        # Set before any worker imports prometheus_client: each then writes its series to the
+        # run's files, and a scrape answered by any worker adds them all up.
+        metrics_dir = tempfile.mkdtemp(prefix="exam-review-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        settings = replace(settings, metrics_dir=metrics_dir)
+    try:
+        return _serve(args, settings)
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from server.app import uvicorn_options
     from server.database import migrate
+    from server.observability import log_config
 
     asyncio.run(migrate(settings))
     # What a crash left behind (bytes without a row) goes before the first request.
@@ -55,6 +74,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        log_config=log_config(),
         **uvicorn_options(settings),
     )
     return 0

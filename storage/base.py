@@ -28,6 +28,10 @@ class PictureStore(abc.ABC):
         """Release clients and connections."""
 
     @abc.abstractmethod
+    async def ping(self) -> None:
+        """Return once the store answers and could take a write; raise otherwise (for /readyz)."""
+
+    @abc.abstractmethod
     async def put(self, key: str, data: bytes) -> None:
         """Store durably and atomically: after it returns, `get(key)` gives exactly `data`."""
 

@@ -95,6 +95,10 @@ class S3Store(PictureStore):
             if _error_code(exc) not in _BUCKET_EXISTS_CODES:
                 raise
 
+    async def ping(self) -> None:
+        client = await self._s3()
+        await client.head_bucket(Bucket=self.bucket)
+
     async def close(self) -> None:
         stack, self._stack, self._client = self._stack, None, None
         if stack is not None:

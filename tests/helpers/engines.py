@@ -162,6 +162,7 @@ class SeaweedS3:
     region: str = "us-east-1"
     process: subprocess.Popen[bytes] | None = None
     s3_port: int = 0
+    _ports: list[int] = field(default_factory=list)
 
     @property
     def endpoint(self) -> str:
@@ -183,12 +184,17 @@ class SeaweedS3:
         """Start, trying fresh ports again when another process took one in between."""
         for attempt in range(1, attempts + 1):
             try:
+                self._ports = []
                 return self._start(timeout)
             except RuntimeError:
                 self.stop()
                 if attempt == attempts:
                     raise
         raise AssertionError("unreachable")
+
+    def restart(self, timeout: float = 60) -> SeaweedS3:
+        """Start again after stop(), on the same ports and data: the same endpoint and bucket."""
+        return self._start(timeout)
 
     def _start(self, timeout: float) -> SeaweedS3:
         data = self.folder / "data"
@@ -211,7 +217,7 @@ class SeaweedS3:
             encoding="utf-8",
         )
         names = ("master", "volume", "filer", "s3")
-        picked = free_ports(2 * len(names))
+        picked = self._ports = self._ports or free_ports(2 * len(names))
         ports = dict(zip(names, picked[: len(names)], strict=True))
         grpc = dict(zip(names, picked[len(names) :], strict=True))
         self.s3_port = ports["s3"]
@@ -224,6 +230,8 @@ class SeaweedS3:
             f"-master.port={ports['master']}",
             f"-master.port.grpc={grpc['master']}",
             "-master.volumeSizeLimitMB=64",
+            # A restarted master elects itself again within a second, not the default ten.
+            "-master.electionTimeout=1s",
             f"-volume.port={ports['volume']}",
             f"-volume.port.grpc={grpc['volume']}",
             "-volume.max=0",
@@ -252,6 +260,13 @@ class SeaweedS3:
     def stop(self) -> None:
         if self.process is not None:
             stop_process(self.process)
+            self.process = None
+
+    def kill(self) -> None:
+        """Stop at once, as a crash or a pulled plug would (a graceful stop takes ~15 s)."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
             self.process = None
 
 

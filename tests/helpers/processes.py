@@ -42,12 +42,16 @@ class Worker:
         return f"http://127.0.0.1:{self.port}"
 
     @classmethod
-    def start(cls, env: dict[str, str], folder: Path, name: str) -> Worker:
+    def start(cls, env: dict[str, str], folder: Path, name: str, workers: int = 1) -> Worker:
+        """`exam-review serve` on a free port; `workers` > 1 is one server of several processes."""
         port = free_port()
         log_path = folder / f"{name}.log"
+        command = [str(Path(sys.executable).with_name("exam-review")), "serve", "--port", str(port)]
+        if workers > 1:
+            command += ["--workers", str(workers)]
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [str(Path(sys.executable).with_name("exam-review")), "serve", "--port", str(port)],
+                command,
                 env=env,
                 cwd=folder,
                 stdout=log,
