@@ -43,7 +43,7 @@ from server.observability import (
 )
 from server.sms.sender import running_sender
 from storage import open_store
-from storage.base import ObjectMissing
+from storage.base import ObjectMissing, StoreUnavailable
 
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "client"
 _EMPTY_TABS = '<script id="examiner-tabs" type="application/json">[]</script>'
@@ -182,6 +182,12 @@ def _trace_viewer(trace: Any, viewer: Viewer | None) -> None:
         trace.viewer_id = account.id if account is not None else None
 
 
+def _store_unavailable() -> Response:
+    return Response(
+        "图片存储暂时不可用，请稍后重试。", 503, media_type="text/plain", headers={"Retry-After": "5"}
+    )
+
+
 def _security_headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -263,6 +269,8 @@ def create_app(settings: Settings) -> Starlette:
             data = await services.store.get(key)
         except ObjectMissing:
             return _security_headers(Response("图片不存在。", 404, media_type="text/plain"))
+        except StoreUnavailable:
+            return _security_headers(_store_unavailable())
         staff_id = staff_id_of(viewer)
         if variant == "original" and staff_id is not None:
             access_log.record(staff_id, row.candidate_id, row.id, row.category_id)
@@ -282,6 +290,8 @@ def create_app(settings: Settings) -> Starlette:
             data = await services.store.get(category.example_key)
         except ObjectMissing:
             return _security_headers(Response("示例图片不存在。", 404, media_type="text/plain"))
+        except StoreUnavailable:
+            return _security_headers(_store_unavailable())
         response = Response(data, media_type=category.example_content_type or "image/jpeg")
         response.headers["Cache-Control"] = "public, max-age=3600"
         return _security_headers(response)

@@ -93,11 +93,7 @@ class RequestLog:
             # Answer here rather than in Starlette's outer handler, so the 500 carries the id.
             logging.getLogger("exam_review.errors").exception("request %s failed", trace.request_id)
             status = 500
-            response = PlainTextResponse(
-                f"服务器内部错误，请稍后重试。（错误编号 {trace.request_id}）", 500,
-                headers={REQUEST_ID_HEADER: trace.request_id},
-            )
-            await response(scope, receive, send)
+            await _server_error(trace, route_of(scope.get("path", "")))(scope, receive, send)
             self._finish(scope, trace, status, f"{type(exc).__name__}: {exc}")
             return
         self._finish(scope, trace, status)
@@ -143,6 +139,17 @@ class RequestLog:
         if error or trace.error:
             line["error"] = error or trace.error
         log.info(json.dumps(line, ensure_ascii=False))
+
+
+def _server_error(trace: RequestTrace, route: str) -> Response:
+    """A 500 that carries its id: as GraphQL errors on /graphql, as text elsewhere."""
+    message = "服务器内部错误，请稍后重试。"
+    headers = {REQUEST_ID_HEADER: trace.request_id}
+    if route == "/graphql":
+        extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": trace.request_id}
+        body = {"errors": [{"message": message, "extensions": extensions}]}
+        return JSONResponse(body, 500, headers=headers)
+    return PlainTextResponse(f"{message}（错误编号 {trace.request_id}）", 500, headers=headers)
 
 
 def log_config() -> dict[str, Any]:

@@ -12,6 +12,10 @@ class ObjectMissing(LookupError):
     """No bytes are stored under the key."""
 
 
+class StoreUnavailable(OSError):
+    """The store did not answer (down, unreachable, overloaded): worth trying again later."""
+
+
 @dataclass(frozen=True)
 class StoredObject:
     key: str

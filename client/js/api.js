@@ -53,9 +53,10 @@ function readResponse(status, text, requestId) {
   const code = (error) => error && error.extensions && error.extensions.code;
   const unauthenticated = errors.find((e) => code(e) === "UNAUTHENTICATED");
   if (unauthenticated) throw new SignedOut(unauthenticated.message);
-  // The server broke and masked why: worth a retry, and the id leads to its log line.
-  const internal = errors.find((e) => code(e) === "INTERNAL_SERVER_ERROR");
-  if (internal) throw new NetworkError(internal.message, internal.extensions.requestId || requestId);
+  // The server broke (and masked why), or a part it needs is down: worth a retry, and the id
+  // leads to the request's log line.
+  const broken = errors.find((e) => ["INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE"].includes(code(e)));
+  if (broken) throw new NetworkError(broken.message, broken.extensions.requestId || requestId);
   if (errors.length) throw new RequestError(errors[0].message || "请求失败，请重试。");
   if (!body.data) throw new NetworkError("服务器没有返回数据，请重试。");
   return body.data;

@@ -6,13 +6,13 @@ SeaweedFS of this test) stopped. /healthz stays the liveness check and answers t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.helpers.engines import SeaweedS3, free_port
+from tests.helpers.engines import SeaweedS3, free_port, own_seaweed
 from tests.helpers.service import Service, start_service, test_settings
 from tests.helpers.waiting import eventually
 
@@ -58,15 +58,10 @@ async def test_database_unreachable_is_not_ready(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-async def own_s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[SeaweedS3]:
-    """A SeaweedFS of this test, which it may stop; its credentials for the service to use."""
-    s3 = SeaweedS3(tmp_path / "seaweedfs").start()
-    for name, value in s3.credentials.items():
-        monkeypatch.setenv(name, value)
-    try:
+def own_s3(tmp_path: Path) -> Iterator[SeaweedS3]:
+    """A SeaweedFS of this test, which it may stop."""
+    with own_seaweed(tmp_path / "seaweedfs") as s3:
         yield s3
-    finally:
-        s3.kill()  # nothing in it to keep; a graceful stop takes ~15 s
 
 
 async def test_store_stopped_is_not_ready(tmp_path: Path, own_s3: SeaweedS3) -> None:
