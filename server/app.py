@@ -271,12 +271,16 @@ def create_app(settings: Settings) -> Starlette:
             return _security_headers(Response("图片不存在。", 404, media_type="text/plain"))
         except StoreUnavailable:
             return _security_headers(_store_unavailable())
-        staff_id = staff_id_of(viewer)
-        if variant == "original" and staff_id is not None:
+        staff_id = staff_id_of(viewer) if variant == "original" else None
+        logged = staff_id is not None
+        if staff_id is not None:
             access_log.record(staff_id, row.candidate_id, row.id, row.category_id)
         media_type = row.content_type if variant == "original" else "image/jpeg"
         response = Response(data, media_type=media_type)
-        response.headers["Cache-Control"] = f"private, max-age={settings.picture_url_ttl_seconds}"
+        # A logged opening is never answered from the browser's cache: each one reaches the log.
+        response.headers["Cache-Control"] = (
+            "private, no-store" if logged else f"private, max-age={settings.picture_url_ttl_seconds}"
+        )
         response.headers["Content-Disposition"] = "inline"
         if variant == "original":
             response.headers["ETag"] = f'"{row.sha256}"'

@@ -15,7 +15,7 @@ from tests.helpers import operations as op
 from tests.helpers.accounts import signed_in
 from tests.helpers.factories import PASSWORD, load_demo_categories, make_candidate, make_staff
 from tests.helpers.pictures import small_jpeg
-from tests.helpers.scrape import log_lines
+from tests.helpers.scrape import log_lines, scrape
 from tests.helpers.service import Service, start_service, test_settings
 from tests.page.conftest import PageErrors, screenshot, sign_in
 from tests.page.proxy import Line, Relay
@@ -190,4 +190,10 @@ async def test_a_server_failure_shows_the_id_of_its_log_line(
     await expect(id_card.locator("figure.picture")).to_have_count(1)
     with own_service.db():
         assert await Attachment.filter(candidate_id=row.id).count() == 1
+    # The page's operations are named: /metrics shows each, failures apart.
+    scraped = await scrape(own_service.base_url)
+    requests = "exam_review_graphql_requests_total"
+    assert scraped.value(requests, operation="UploadAttachment", outcome="server_error") == 1
+    assert scraped.value(requests, operation="UploadAttachment", outcome="ok") == 1
+    assert scraped.value(requests, operation="Me", type="query", outcome="ok") >= 1
     assert errors.unexpected() == []

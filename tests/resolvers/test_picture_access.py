@@ -57,7 +57,9 @@ async def test_an_examiners_openings_of_an_original_are_listed_for_admin(
     assert "by=s" in links["url"]
     started = datetime.now(UTC)
     for _ in range(2):
-        assert (await fetch(links["url"])).status_code == 200
+        opened = await fetch(links["url"])
+        assert opened.status_code == 200
+        assert opened.headers["cache-control"] == "private, no-store"  # every opening reaches us
     assert (await fetch(links["thumbnailUrl"])).status_code == 200  # previews are not logged
     assert (await fetch(picture["url"])).status_code == 200  # nor the candidate's own view
     admin_links = await picture_urls(admin, candidate_client.id)
