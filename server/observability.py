@@ -87,14 +87,15 @@ class RequestLog:
         try:
             await self.app(scope, receive, traced_send)
         except Exception as exc:
-            if status:
-                self._finish(scope, trace, 500, repr(exc))
+            failure = f"{type(exc).__name__}: {exc}"[:300]
+            if status:  # the answer had begun: nothing better to send than what uvicorn does
+                self._finish(scope, trace, 500, failure)
                 raise
             # Answer here rather than in Starlette's outer handler, so the 500 carries the id.
             logging.getLogger("exam_review.errors").exception("request %s failed", trace.request_id)
             status = 500
             await _server_error(trace, route_of(scope.get("path", "")))(scope, receive, send)
-            self._finish(scope, trace, status, f"{type(exc).__name__}: {exc}")
+            self._finish(scope, trace, status, failure)
             return
         self._finish(scope, trace, status)
 

@@ -17,6 +17,7 @@ from tests.helpers.accounts import (
     candidate_signed_in,
     staff_signed_in,
 )
+from tests.helpers.client import GraphQLClient
 from tests.helpers.factories import load_demo_categories
 from tests.helpers.flows import fetch, uploaded
 from tests.helpers.service import Service, start_service, test_settings
@@ -85,6 +86,7 @@ async def test_an_examiners_openings_of_an_original_are_listed_for_admin(
 
 async def test_only_admins_read_it_and_only_in_scope(
     service: Service,
+    anonymous: GraphQLClient,
     candidate_client: SignedInCandidate,
     examiner_client: SignedInStaff,
     categories: dict[str, MaterialCategory],
@@ -101,6 +103,8 @@ async def test_only_admins_read_it_and_only_in_scope(
         assert await access_log(examiner_client, candidate_client.id) == ["FORBIDDEN"]
         mine = await candidate_client.client.execute(ACCESS_LOG, {"id": candidate_client.id})
         assert mine.error_codes == ["FORBIDDEN"]
+        nobody = await anonymous.execute(ACCESS_LOG, {"id": candidate_client.id})
+        assert nobody.error_codes == ["UNAUTHENTICATED"]
         assert await access_log(admin, candidate_client.id, first=0) == ["BAD_USER_INPUT"]
         assert await access_log(admin, candidate_client.id, first=101) == ["BAD_USER_INPUT"]
     finally:

@@ -139,6 +139,14 @@ async def test_purge_and_export_on_the_demo_data(tmp_path: Path) -> None:
     assert [e["action"] for e in documents["history.json"]][-2:] == ["SUBMIT", "APPROVE"]
 
 
+@pytest.fixture(scope="module")
+async def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo data, loaded once for the refusals (which must leave it as it is)."""
+    folder = tmp_path_factory.mktemp("demo")
+    assert (await run_cli(folder, "demo")).returncode == 0
+    return folder
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
@@ -155,12 +163,11 @@ async def test_purge_and_export_on_the_demo_data(tmp_path: Path) -> None:
     ids=["bad-date", "not-iso", "future", "unknown-candidate", "unwritable-output"],
 )
 async def test_refusals_are_clear_and_change_nothing(
-    tmp_path: Path, args: list[str], code: int, message: str
+    demo_folder: Path, args: list[str], code: int, message: str
 ) -> None:
-    assert (await run_cli(tmp_path, "demo")).returncode == 0
-    files_before = stored(tmp_path)
-    refused = await run_cli(tmp_path, *args)
+    files_before = stored(demo_folder)
+    refused = await run_cli(demo_folder, *args)
     assert refused.returncode == code, refused.stdout + refused.stderr
     assert message in refused.stderr
-    assert stored(tmp_path) == files_before
-    assert not exports(tmp_path)  # no export, not even a partial one
+    assert stored(demo_folder) == files_before
+    assert not exports(demo_folder)  # no export, not even a partial one
