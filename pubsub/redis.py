@@ -138,7 +138,10 @@ class RedisBroker(Broker):
         subscribers.add(subscription)
         try:
             if first:
-                await self._subscribe_channel(channel)
+                # Shielded: redis-py sends the command through asyncio.wait_for, which on 3.11
+                # loses a cancellation that arrives as the send completes, and a subscription
+                # closed at that moment would wait for events for ever instead of ending.
+                await asyncio.shield(self._subscribe_channel(channel))
             yield subscription
         finally:
             subscribers = self._channels.get(channel, set())

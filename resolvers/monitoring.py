@@ -27,7 +27,8 @@ READY_WITHIN_SECONDS = 1.0
 async def _answers(part: str, check: Callable[[], Awaitable[object]]) -> str:
     """"ok", or why not in a few words (the class of the failure, never addresses or secrets)."""
     try:
-        await asyncio.wait_for(check(), READY_WITHIN_SECONDS)
+        async with asyncio.timeout(READY_WITHIN_SECONDS):
+            await check()
     except TimeoutError:
         log.warning("readiness: %s did not answer within %g s", part, READY_WITHIN_SECONDS)
         return f"no answer within {READY_WITHIN_SECONDS:g} s"

@@ -77,8 +77,10 @@ class PictureAccessRecorder:
 
     async def _run(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can lose close()'s cancellation.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._batch_full.wait(), self.flush_seconds)
+                async with asyncio.timeout(self.flush_seconds):
+                    await self._batch_full.wait()
             self._batch_full.clear()
             while await self.flush() >= self.batch:
                 pass  # a backlog: keep writing full batches

@@ -198,7 +198,8 @@ class DatabaseFiguresCache:
         async with self._lock:
             if time.monotonic() - self._read_at >= self.max_age:
                 try:
-                    self._figures = await asyncio.wait_for(database_figures(), 1.0)
+                    async with asyncio.timeout(1.0):
+                        self._figures = await database_figures()
                 except Exception as exc:
                     logging.getLogger(__name__).warning("metrics: database figures not read: %r", exc)
                     self._figures = None
