@@ -28,6 +28,7 @@ from core.context import Context, Services, Viewer
 from core.metrics import Metrics
 from core.security import check_signed_path, staff_id_of
 from core.settings import Settings
+from core.trace import RequestTrace
 from models import Attachment, MaterialCategory
 from pubsub import open_broker
 from resolvers.auth import resolve_viewer
@@ -175,7 +176,8 @@ class ReviewGraphQL(GraphQL[Context, None]):
         return HTMLResponse(self.examiner_page)
 
 
-def _trace_viewer(trace: Any, viewer: Viewer | None) -> None:
+def _trace_viewer(trace: RequestTrace, viewer: Viewer | None) -> None:
+    """Who is asking, for the request's log line."""
     if viewer is not None:
         trace.viewer_role = viewer.role.value
         account = viewer.staff or viewer.candidate
