@@ -10,8 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
+from core.metrics import Metrics
 from core.scope import Scope
 from core.settings import Settings
+from core.trace import RequestTrace
 from models import Candidate, MaterialCategory, RequirementRule, StaffUser
 from models.enums import Role
 from pubsub import Broker
@@ -25,6 +27,7 @@ class Services:
     settings: Settings
     store: PictureStore
     broker: Broker
+    metrics: Metrics = field(default_factory=Metrics)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -67,6 +70,7 @@ class Context:
     # True when a token was sent but is bad (tampered, expired or revoked).
     bad_token: bool = False
     connection_params: dict[str, Any] | None = None
+    trace: RequestTrace = field(default_factory=RequestTrace)
     _catalog: Catalog | None = field(default=None, repr=False)
 
     @property

@@ -20,6 +20,7 @@ __all__ = [
     "Problem",
     "Rejected",
     "Unauthenticated",
+    "Unavailable",
     "not_found",
 ]
 
@@ -74,3 +75,9 @@ class BadArgument(AccessError):
     """An argument no well-behaved client sends (a forged cursor, `first` out of range)."""
 
     code = "BAD_USER_INPUT"
+
+
+class Unavailable(AccessError):
+    """A part the request needs is down for now (the picture store): shown as it is, to retry."""
+
+    code = "SERVICE_UNAVAILABLE"

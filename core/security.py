@@ -75,17 +75,47 @@ def read_token(secret: str, token: str, now: float | None = None) -> TokenClaims
     return TokenClaims(session_id=session_id, expires_at=int(expires))
 
 
-def sign_path(secret: str, path: str, ttl_seconds: int, now: float | None = None) -> str:
-    """`path?exp=…&sig=…`: valid for ttl_seconds, for this exact path only."""
+def _url_message(path: str, expires: str | int, viewer: str) -> str:
+    # Without a viewer the message is the one older links were signed with.
+    return f"{path}|{expires}|{viewer}" if viewer else f"{path}|{expires}"
+
+
+def sign_path(
+    secret: str, path: str, ttl_seconds: int, now: float | None = None, viewer: str = ""
+) -> str:
+    """`path?exp=…[&by=…]&sig=…`: valid for ttl_seconds, for this exact path only.
+
+    `viewer` names who the link was made for (e.g. "s12" for staff 12); it is signed, so an
+    opening through the link can be attributed without a token, and cannot be re-attributed.
+    """
     expires = int((time.time() if now is None else now) + ttl_seconds)
-    return f"{path}?exp={expires}&sig={_mac(secret, 'url', f'{path}|{expires}')}"
+    signature = _mac(secret, "url", _url_message(path, expires, viewer))
+    by = f"&by={viewer}" if viewer else ""
+    return f"{path}?exp={expires}{by}&sig={signature}"
 
 
 def check_signed_path(
-    secret: str, path: str, expires: str | None, signature: str | None, now: float | None = None
+    secret: str,
+    path: str,
+    expires: str | None,
+    signature: str | None,
+    now: float | None = None,
+    viewer: str | None = None,
 ) -> bool:
     if not expires or not signature or not expires.isdigit():
         return False
-    if not hmac.compare_digest(signature, _mac(secret, "url", f"{path}|{expires}")):
+    if not hmac.compare_digest(signature, _mac(secret, "url", _url_message(path, expires, viewer or ""))):
         return False
     return int(expires) > (time.time() if now is None else now)
+
+
+def staff_viewer(staff_id: int) -> str:
+    """How a signed picture link names the member of staff it was made for."""
+    return f"s{staff_id}"
+
+
+def staff_id_of(viewer: str | None) -> int | None:
+    """The staff id a link's signed viewer names; None for candidates' links."""
+    if viewer and viewer.startswith("s") and viewer[1:].isdigit() and len(viewer) < 20:
+        return int(viewer[1:])
+    return None

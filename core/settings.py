@@ -80,6 +80,15 @@ class Settings:
         "EXPIRED=证件过期",
         "OTHER=其他",
     )
+    # Operations: /metrics from loopback, or with this bearer token from elsewhere.
+    metrics_token: str = ""
+    # Database figures on /metrics are read at most this often per worker.
+    metrics_cache_seconds: float = 10.0
+    # prometheus-client's multiprocess directory; `serve --workers N` makes one per run.
+    metrics_dir: str = ""
+    # The picture access log is written in batches: every this many seconds or rows.
+    access_log_flush_seconds: float = 1.0
+    access_log_batch: int = 200
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -128,6 +137,10 @@ class Settings:
             verdict_reasons=tuple(
                 r.strip() for r in env.get("VERDICT_REASONS", "").split(",") if r.strip()
             ) or cls.verdict_reasons,
+            metrics_token=env.get("METRICS_TOKEN", ""),
+            metrics_cache_seconds=float(
+                env.get("METRICS_CACHE_SECONDS") or cls.metrics_cache_seconds
+            ),
         )
         return settings.with_secret()
 

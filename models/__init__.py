@@ -6,6 +6,7 @@
 from models.accounts import Candidate, LoginFailure, Session, StaffUser
 from models.materials import Attachment, MaterialCategory, RequirementRule
 from models.notifications import AttachmentReasons, OutboxMessage, SmsNotice
+from models.privacy import PictureAccess, RetentionPurge
 from models.regions import RegionPolicy
 from models.review import AuditEntry, ReviewMessage
 
@@ -23,6 +24,8 @@ __models__ = [
     SmsNotice,
     AttachmentReasons,
     RegionPolicy,
+    PictureAccess,
+    RetentionPurge,
 ]
 
 __all__ = [
@@ -33,8 +36,10 @@ __all__ = [
     "LoginFailure",
     "MaterialCategory",
     "OutboxMessage",
+    "PictureAccess",
     "RegionPolicy",
     "RequirementRule",
+    "RetentionPurge",
     "ReviewMessage",
     "Session",
     "SmsNotice",

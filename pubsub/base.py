@@ -57,6 +57,9 @@ class Broker(abc.ABC):
     async def close(self) -> None:
         """Disconnect and end every open subscription."""
 
+    async def ping(self) -> None:
+        """Return once the broker answers; raise when it cannot (for /readyz)."""
+
     @abc.abstractmethod
     async def publish(self, topic: str, event: Event) -> None:
         """Deliver to every current subscriber of topic, at most once; never raises for delivery."""

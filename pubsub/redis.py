@@ -115,6 +115,11 @@ class RedisBroker(Broker):
                     await client.aclose()
         self._publisher = self._listener_client = None
 
+    async def ping(self) -> None:
+        if self._publisher is None:
+            raise ConnectionError("Redis broker not started")
+        await self._publisher.ping()
+
     async def publish(self, topic: str, event: Event) -> None:
         if self._publisher is None:
             log.warning("Redis broker not started; event on %s dropped", topic)
@@ -133,7 +138,10 @@ class RedisBroker(Broker):
         subscribers.add(subscription)
         try:
             if first:
-                await self._subscribe_channel(channel)
+                # Shielded: redis-py sends the command through asyncio.wait_for, which on 3.11
+                # loses a cancellation that arrives as the send completes, and a subscription
+                # closed at that moment would wait for events for ever instead of ending.
+                await asyncio.shield(self._subscribe_channel(channel))
             yield subscription
         finally:
             subscribers = self._channels.get(channel, set())

@@ -113,7 +113,7 @@ def require_candidate(ctx: Context) -> Candidate:
 def require_staff(ctx: Context, *roles: Role) -> StaffUser:
     viewer = require_viewer(ctx)
     if viewer.staff is None or viewer.role not in roles:
-        raise Forbidden("此操作仅限考务人员。")
+        raise Forbidden("此操作仅限管理员。" if roles == (Role.ADMIN,) else "此操作仅限考务人员。")
     return viewer.staff
 
 

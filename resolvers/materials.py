@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -11,7 +12,7 @@ from tortoise.exceptions import IntegrityError
 
 from core.clock import utcnow
 from core.context import Context
-from core.errors import ErrorCode, Rejected, not_found
+from core.errors import ErrorCode, Rejected, Unavailable, not_found
 from core.ids import parse_int_id, parse_uuid
 from models import Attachment, Candidate, MaterialCategory
 from models.enums import AttachmentVerdict, AuditAction, ReviewStatus
@@ -19,6 +20,7 @@ from resolvers.audit import write_audit
 from resolvers.auth import require_candidate
 from resolvers.locking import candidate_for_update
 from resolvers.requirements import Requirement, requirements_for
+from storage.base import StoreUnavailable
 from storage.images import PictureRefused, PictureRules, inspect_picture
 
 
@@ -99,6 +101,7 @@ async def upload_attachment(
     if not isinstance(upload, UploadedFile):  # a multipart map pointing at a text field
         raise Rejected.one(ErrorCode.NOT_AN_IMAGE, "没有收到图片文件，请重新选择图片。", "file")
     data = await upload.read()
+    ctx.services.metrics.upload_bytes.observe(len(data))
     rules = PictureRules(
         formats=tuple(category.formats),
         max_bytes=category.max_bytes,
@@ -116,8 +119,12 @@ async def upload_attachment(
     key = f"pictures/{candidate.id}/{attachment_id}.{extension}"
     thumbnail_key = f"thumbnails/{candidate.id}/{attachment_id}.jpg"
     # Bytes first, row second: a crash in between leaves only bytes, which the sweep removes.
-    await store.put(key, data)
-    await store.put(thumbnail_key, picture.thumbnail)
+    try:
+        await store.put(key, data)
+        await store.put(thumbnail_key, picture.thumbnail)
+    except StoreUnavailable as exc:
+        # No row names these keys; if the store took the first, the sweep removes it.
+        raise Unavailable("图片存储暂时不可用，这张图片没有保存，请稍后重试。") from exc
     try:
         async with candidate_for_update(candidate.id) as locked:
             taken = set(
@@ -183,6 +190,8 @@ async def delete_attachment(ctx: Context, attachment_id: str) -> str:
         await write_audit(
             locked, AuditAction.DELETE, ctx.viewer, locked.status, attachment_id=str(pk)
         )
-    # After the commit: a crash here leaves bytes without a row, which the sweep removes.
-    await _forget(ctx, attachment.storage_key, attachment.thumbnail_key)
+    # After the commit: a crash here (or a store that is down) leaves bytes without a row,
+    # which the sweep removes.
+    with contextlib.suppress(StoreUnavailable):
+        await _forget(ctx, attachment.storage_key, attachment.thumbnail_key)
     return str(pk)

@@ -8,7 +8,6 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -27,6 +26,8 @@ from schema.claims import ClaimMutation
 from schema.limits import MaxExpandedFields
 from schema.materials import MaterialMutation, MaterialQuery
 from schema.messages import MessageMutation, MessageSubscription
+from schema.observability import MaskWithRequestId, ObserveOperation, log_unexpected
+from schema.picture_access import PictureAccessQuery
 from schema.profile import ProfileMutation
 from schema.queue import QueueQuery, QueueSubscription
 from schema.review import ReviewMutation, ReviewQuery
@@ -35,7 +36,9 @@ from schema.submission import SubmissionMutation
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 # Each domain brings its own pieces; their order is the order of the exported SDL.
-Query = merge_types("Query", (CandidateQuery, MaterialQuery, QueueQuery, ReviewQuery))
+Query = merge_types(
+    "Query", (CandidateQuery, MaterialQuery, QueueQuery, ReviewQuery, PictureAccessQuery)
+)
 Mutation = merge_types(
     "Mutation",
     (
@@ -64,9 +67,10 @@ class ReviewSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # Access errors and bad documents are the caller's; only unexpected failures are logged.
+        # Access errors and bad documents are the caller's; only unexpected failures are logged,
+        # with the request id their masked answer carries.
         unexpected = [e for e in errors if should_mask(e)]
-        super().process_errors(unexpected, execution_context)
+        log_unexpected(unexpected, execution_context.context if execution_context else None)
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -91,9 +95,11 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             lambda: ValidationCache(maxsize=256),
             lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
             lambda: AddValidationRules(limit_rules),
-            lambda: MaskErrors(
+            lambda: MaskWithRequestId(
                 should_mask_error=should_mask, error_message="服务器内部错误，请稍后重试。"
             ),
+            # After the masking, so it sees each error as it was.
+            lambda: ObserveOperation(should_mask),
         ],
     )
 

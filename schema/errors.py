@@ -58,8 +58,12 @@ class RejectedAsErrors(FieldExtension):
         try:
             return await next_(source, info, **kwargs)
         except Rejected as rejected:
+            context = info.context
+            context.trace.rejected = True
+            for problem in rejected.problems:
+                context.services.metrics.payload_errors.labels(info.field_name, problem.code).inc()
             payload: _Refusable = self.field.type  # type: ignore[assignment]
-            return await payload.refused(user_errors(rejected), info.context)
+            return await payload.refused(user_errors(rejected), context)
 
 
 def payload_mutation(

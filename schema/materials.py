@@ -10,7 +10,7 @@ from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from core.context import Context
-from core.security import sign_path
+from core.security import sign_path, staff_viewer
 from models import Attachment as AttachmentRow
 from models import Candidate as CandidateRow
 from models import MaterialCategory as CategoryRow
@@ -67,9 +67,14 @@ class MaterialCategory:
 
 
 def picture_url(ctx: Context, attachment_id: str, variant: str) -> str:
+    """A signed link; staff's links name them, so openings of originals can be logged."""
     settings = ctx.services.settings
     path = f"/pictures/{attachment_id}/{variant}"
-    return ctx.base_url() + sign_path(settings.secret_key, path, settings.picture_url_ttl_seconds)
+    staff = ctx.viewer.staff if ctx.viewer is not None else None
+    viewer = staff_viewer(staff.id) if staff is not None else ""
+    return ctx.base_url() + sign_path(
+        settings.secret_key, path, settings.picture_url_ttl_seconds, viewer=viewer
+    )
 
 
 @strawberry.type(name="Attachment", description="One uploaded picture.")

@@ -32,6 +32,12 @@ class IsStaff(BasePermission):
         return True
 
 
+class IsAdmin(BasePermission):
+    def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
+        require_staff(info.context, Role.ADMIN)
+        return True
+
+
 class IsSignedIn(BasePermission):
     def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
         from resolvers.auth import require_viewer

@@ -24,17 +24,27 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from tortoise.context import TortoiseContext
 
-from core.context import Context, Services
-from core.security import check_signed_path
+from core.context import Context, Services, Viewer
+from core.metrics import Metrics
+from core.security import check_signed_path, staff_id_of
 from core.settings import Settings
+from core.trace import RequestTrace
 from models import Attachment, MaterialCategory
 from pubsub import open_broker
 from resolvers.auth import resolve_viewer
+from resolvers.picture_access import PictureAccessRecorder
 from schema import build_schema
 from server.middleware import BindDatabase, GuardRequestBody
+from server.observability import (
+    DatabaseFiguresCache,
+    RequestLog,
+    metrics_response,
+    readiness_response,
+    trace_of,
+)
 from server.sms.sender import running_sender
 from storage import open_store
-from storage.base import ObjectMissing
+from storage.base import ObjectMissing, StoreUnavailable
 
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "client"
 _EMPTY_TABS = '<script id="examiner-tabs" type="application/json">[]</script>'
@@ -118,17 +128,20 @@ class ReviewGraphQL(GraphQL[Context, None]):
         self.examiner_page = examiner_graphiql_html(CLIENT_DIR)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        trace = trace_of(request.scope)
         if isinstance(request, WebSocket):
-            return Context(services=self.services, request=request, response=response)
+            return Context(services=self.services, request=request, response=response, trace=trace)
         viewer, bad_token = await resolve_viewer(
             self.services, request.headers.get("authorization")
         )
+        _trace_viewer(trace, viewer)
         return Context(
             services=self.services,
             request=request,
             response=response,
             viewer=viewer,
             bad_token=bad_token,
+            trace=trace,
         )
 
     async def on_ws_connect(self, context: Context) -> None:
@@ -140,6 +153,7 @@ class ReviewGraphQL(GraphQL[Context, None]):
         if viewer is None:
             raise ConnectionRejectionError()
         context.viewer = viewer
+        _trace_viewer(context.trace, viewer)
 
     def decode_json(self, data: str | bytes) -> object:
         # Invalid UTF-8 and nesting deep enough to exhaust the stack are bad JSON, not a 500.
@@ -162,6 +176,20 @@ class ReviewGraphQL(GraphQL[Context, None]):
         return HTMLResponse(self.examiner_page)
 
 
+def _trace_viewer(trace: RequestTrace, viewer: Viewer | None) -> None:
+    """Who is asking, for the request's log line."""
+    if viewer is not None:
+        trace.viewer_role = viewer.role.value
+        account = viewer.staff or viewer.candidate
+        trace.viewer_id = account.id if account is not None else None
+
+
+def _store_unavailable() -> Response:
+    return Response(
+        "图片存储暂时不可用，请稍后重试。", 503, media_type="text/plain", headers={"Retry-After": "5"}
+    )
+
+
 def _security_headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -176,6 +204,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws_max_size": settings.max_body_bytes,
         "proxy_headers": True,
         "timeout_graceful_shutdown": 10,
+        # RequestLog writes one JSON line per request instead.
+        "access_log": False,
     }
 
 
@@ -189,8 +219,13 @@ def create_app(settings: Settings) -> Starlette:
         settings=settings,
         store=open_store(settings.storage_url),
         broker=open_broker(settings.broker_url),
+        metrics=Metrics(settings.metrics_dir),
     )
     holder: dict[str, TortoiseContext] = {}
+    access_log = PictureAccessRecorder(
+        settings.access_log_flush_seconds, settings.access_log_batch
+    )
+    figures = DatabaseFiguresCache(settings.metrics_cache_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -200,24 +235,31 @@ def create_app(settings: Settings) -> Starlette:
         holder["orm"] = orm
         await services.store.start()
         await services.broker.start()
+        with orm:
+            access_log.start()  # its task keeps the ORM context current here
         try:
             async with running_sender(settings, orm):
                 yield
         finally:
+            with orm:
+                await access_log.close()
             await services.broker.close()
             await services.store.close()
             holder.pop("orm", None)
             with orm:
                 await orm.close_connections()
+            services.metrics.close()
 
     async def picture(request: Request) -> Response:
         attachment_id = request.path_params["attachment_id"]
         variant = request.path_params["variant"]
+        viewer = request.query_params.get("by")
         ok = check_signed_path(
             settings.secret_key,
             request.url.path,
             request.query_params.get("exp"),
             request.query_params.get("sig"),
+            viewer=viewer,
         )
         if not ok or variant not in ("original", "thumbnail"):
             return _security_headers(Response("链接无效或已过期。", 403, media_type="text/plain"))
@@ -229,9 +271,18 @@ def create_app(settings: Settings) -> Starlette:
             data = await services.store.get(key)
         except ObjectMissing:
             return _security_headers(Response("图片不存在。", 404, media_type="text/plain"))
+        except StoreUnavailable:
+            return _security_headers(_store_unavailable())
+        staff_id = staff_id_of(viewer) if variant == "original" else None
+        logged = staff_id is not None
+        if staff_id is not None:
+            access_log.record(staff_id, row.candidate_id, row.id, row.category_id)
         media_type = row.content_type if variant == "original" else "image/jpeg"
         response = Response(data, media_type=media_type)
-        response.headers["Cache-Control"] = f"private, max-age={settings.picture_url_ttl_seconds}"
+        # A logged opening is never answered from the browser's cache: each one reaches the log.
+        response.headers["Cache-Control"] = (
+            "private, no-store" if logged else f"private, max-age={settings.picture_url_ttl_seconds}"
+        )
         response.headers["Content-Disposition"] = "inline"
         if variant == "original":
             response.headers["ETag"] = f'"{row.sha256}"'
@@ -245,6 +296,8 @@ def create_app(settings: Settings) -> Starlette:
             data = await services.store.get(category.example_key)
         except ObjectMissing:
             return _security_headers(Response("示例图片不存在。", 404, media_type="text/plain"))
+        except StoreUnavailable:
+            return _security_headers(_store_unavailable())
         response = Response(data, media_type=category.example_content_type or "image/jpeg")
         response.headers["Cache-Control"] = "public, max-age=3600"
         return _security_headers(response)
@@ -252,9 +305,17 @@ def create_app(settings: Settings) -> Starlette:
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def ready(request: Request) -> Response:
+        return await readiness_response(services)
+
+    async def metrics(request: Request) -> Response:
+        return await metrics_response(request, services, figures)
+
     graphql = ReviewGraphQL(services)
     routes = [
         Route("/healthz", health),
+        Route("/readyz", ready),
+        Route("/metrics", metrics),
         Route("/pictures/{attachment_id:uuid}/{variant}", picture),
         Route("/examples/{category_id:int}", example),
         Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -265,11 +326,13 @@ def create_app(settings: Settings) -> Starlette:
         app.router.routes.append(Mount("/", StaticFiles(directory=CLIENT_DIR, html=True)))
     app.state.services = services
     app.state.orm = holder
+    app.state.access_log = access_log
     app.add_middleware(
         GuardRequestBody,
         max_body_bytes=settings.max_body_bytes,
         body_read_timeout=settings.body_read_timeout_seconds,
     )
     app.add_middleware(BindDatabase, holder=holder)
+    app.add_middleware(RequestLog, services=services)  # outermost: every answer gets its id
     return app
 

@@ -1,4 +1,4 @@
-"""`exam-review`: serve, migrate, import, add users, demo data, schema export, sweep."""
+"""`exam-review`: serve, migrate, import, add users, demo data, schema export, sweep, purge, export."""
 
 from __future__ import annotations
 
@@ -6,12 +6,17 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from core.clock import local_text
 from core.settings import SETTINGS_ENV, Settings
 from models.enums import Role
 from storage.base import PictureStore
@@ -38,10 +43,26 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    metrics_dir = ""
+    if args.workers > 1:
+        # Set before any worker imports prometheus_client: each then writes its series to the
+        # run's files, and a scrape answered by any worker adds them all up.
+        metrics_dir = tempfile.mkdtemp(prefix="exam-review-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        settings = replace(settings, metrics_dir=metrics_dir)
+    try:
+        return _serve(args, settings)
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from server.app import uvicorn_options
     from server.database import migrate
+    from server.observability import log_config
 
     asyncio.run(migrate(settings))
     # What a crash left behind (bytes without a row) goes before the first request.
@@ -55,6 +76,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        log_config=log_config(),
         **uvicorn_options(settings),
     )
     return 0
@@ -189,6 +211,85 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+DECISION_WORDS = {"APPROVED": "审核通过", "REJECTED": "审核不通过"}
+
+
+def _cutoff(text: str, tz: ZoneInfo) -> datetime:
+    """DATE 00:00 Beijing time (the service's zone); refuses what is not a date, or is too late."""
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"日期格式不正确：「{text}」，应为 YYYY-MM-DD，例如 2026-09-01。") from None
+    today = datetime.now(tz).date()
+    if day > today + timedelta(days=1):
+        raise ValueError(
+            f"截止日期 {day} 晚于明天：只能清理已经作出决定的考生（今天决定的，请用明天的日期）。"
+        )
+    return datetime.combine(day, time(0), tzinfo=tz)
+
+
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    from resolvers.privacy import PurgeReport, purge_decided
+    from server.database import database
+
+    tz = ZoneInfo(settings.timezone)
+    try:
+        cutoff = _cutoff(args.decided_before, tz)
+    except ValueError as refused:
+        print(refused, file=sys.stderr)
+        return 2
+    verb = "将清理" if args.dry_run else "已清理"
+
+    async def run() -> PurgeReport:
+        report = PurgeReport()
+        async with _opened_store(settings) as store, database(settings):
+            async for done in purge_decided(store, cutoff, dry_run=args.dry_run):
+                report.candidates.append(done)
+                removed = [f"图片 {done.picture_count} 张（{done.picture_bytes / 1024:.0f} KB）"]
+                removed += ["电话"] * done.phone_removed + ["地址"] * done.address_removed
+                print(
+                    f"{verb} {done.admission_no} {done.name}（{DECISION_WORDS.get(done.status, done.status)}，"
+                    f"{local_text(done.decided_at, tz)} 决定）：{'、'.join(removed)}",
+                    flush=True,
+                )
+        return report
+
+    report = asyncio.run(run())
+    if not report.candidates:
+        print(f"没有需要清理的考生：{cutoff.date()} 之前作出决定的考生均已清理。")
+        return 0
+    print(
+        f"{'将' if args.dry_run else '已'}清理 {len(report.candidates)} 名考生："
+        f"图片 {report.pictures} 张（原图与缩略图共 {2 * report.pictures} 个文件，"
+        f"原图 {report.picture_bytes / 1024:.0f} KB），电话 {report.phones} 个，地址 {report.addresses} 个。"
+        + ("（演练：未作任何改动）" if args.dry_run else "")
+    )
+    return 0
+
+
+def cmd_export_candidate(args: argparse.Namespace, settings: Settings) -> int:
+    from resolvers.privacy import ExportRefused, export_candidate
+    from server.database import database
+
+    output = Path(args.output)
+
+    async def run() -> dict[str, int]:
+        async with _opened_store(settings) as store, database(settings):
+            return await export_candidate(store, args.admission_no, output, ZoneInfo(settings.timezone))
+
+    try:
+        counts = asyncio.run(run())
+    except ExportRefused as refused:
+        print(refused, file=sys.stderr)
+        return 1
+    missing = f"，{counts['missing_pictures']} 张图片文件已不存在" if counts["missing_pictures"] else ""
+    print(
+        f"已导出到 {output}：报名信息，消息 {counts['messages']} 条，审核记录 {counts['history']} 条，"
+        f"图片 {counts['pictures']} 张{missing}。"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="exam-review", description="在线审核系统")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -229,6 +330,20 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--grace-seconds", type=int, default=3600)
     sweep.add_argument("--dry-run", action="store_true")
     sweep.set_defaults(run=cmd_sweep)
+
+    purge = commands.add_parser(
+        "purge", help="remove pictures, phone and address of candidates decided before DATE"
+    )
+    purge.add_argument("--decided-before", required=True, metavar="DATE", help="YYYY-MM-DD, Beijing time")
+    purge.add_argument("--dry-run", action="store_true", help="report, change nothing")
+    purge.set_defaults(run=cmd_purge)
+
+    export_candidate = commands.add_parser(
+        "export-candidate", help="everything stored about one candidate, as a zip"
+    )
+    export_candidate.add_argument("--admission-no", required=True)
+    export_candidate.add_argument("--output", required=True, metavar="FILE.zip")
+    export_candidate.set_defaults(run=cmd_export_candidate)
 
     from server.sms.commands import add_commands
 

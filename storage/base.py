@@ -12,6 +12,10 @@ class ObjectMissing(LookupError):
     """No bytes are stored under the key."""
 
 
+class StoreUnavailable(OSError):
+    """The store did not answer (down, unreachable, overloaded): worth trying again later."""
+
+
 @dataclass(frozen=True)
 class StoredObject:
     key: str
@@ -26,6 +30,10 @@ class PictureStore(abc.ABC):
 
     async def close(self) -> None:
         """Release clients and connections."""
+
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Return once the store answers and could take a write; raise otherwise (for /readyz)."""
 
     @abc.abstractmethod
     async def put(self, key: str, data: bytes) -> None:

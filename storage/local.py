@@ -21,6 +21,15 @@ class LocalStore(PictureStore):
     async def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
 
+    async def ping(self) -> None:
+        await asyncio.to_thread(self._writable)
+
+    def _writable(self) -> None:
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"{self.root} is not a folder")
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise PermissionError(f"{self.root} is not writable")
+
     def _path(self, key: str) -> Path:
         # Keys come from the service, but refuse anything that could leave the root.
         if not key or key.startswith("/") or ".." in key.split("/") or "\\" in key:

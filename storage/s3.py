@@ -5,16 +5,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, contextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from storage.base import ObjectMissing, PictureStore, StoredObject
+from storage.base import ObjectMissing, PictureStore, StoredObject, StoreUnavailable
 
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
 _BUCKET_EXISTS_CODES = {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}
@@ -22,6 +23,20 @@ _BUCKET_EXISTS_CODES = {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}
 
 def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+@contextmanager
+def _answering(action: str) -> Iterator[None]:
+    """Turn "the server did not answer" (connection refused, timeouts, 5xx) into StoreUnavailable."""
+    try:
+        yield
+    except (BotoConnectionError, HTTPClientError) as exc:
+        raise StoreUnavailable(f"S3 {action}: {exc}") from exc
+    except ClientError as exc:
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if int(status or 0) >= 500:
+            raise StoreUnavailable(f"S3 {action}: {_error_code(exc)}") from exc
+        raise
 
 
 class S3Store(PictureStore):
@@ -95,6 +110,11 @@ class S3Store(PictureStore):
             if _error_code(exc) not in _BUCKET_EXISTS_CODES:
                 raise
 
+    async def ping(self) -> None:
+        client = await self._s3()
+        with _answering("head_bucket"):
+            await client.head_bucket(Bucket=self.bucket)
+
     async def close(self) -> None:
         stack, self._stack, self._client = self._stack, None, None
         if stack is not None:
@@ -104,28 +124,31 @@ class S3Store(PictureStore):
         client = await self._s3()
         digest = base64.b64encode(hashlib.md5(data).digest()).decode("ascii")
         # The server checks Content-MD5 and stores the object whole or not at all.
-        await client.put_object(
-            Bucket=self.bucket, Key=self._key(key), Body=data, ContentMD5=digest
-        )
+        with _answering("put"):
+            await client.put_object(
+                Bucket=self.bucket, Key=self._key(key), Body=data, ContentMD5=digest
+            )
 
     async def get(self, key: str) -> bytes:
         client = await self._s3()
-        try:
-            response = await client.get_object(Bucket=self.bucket, Key=self._key(key))
-        except ClientError as exc:
-            if _error_code(exc) in _MISSING_CODES:
-                raise ObjectMissing(key) from exc
-            raise
-        async with response["Body"] as body:
-            return bytes(await body.read())
+        with _answering("get"):
+            try:
+                response = await client.get_object(Bucket=self.bucket, Key=self._key(key))
+            except ClientError as exc:
+                if _error_code(exc) in _MISSING_CODES:
+                    raise ObjectMissing(key) from exc
+                raise
+            async with response["Body"] as body:
+                return bytes(await body.read())
 
     async def delete(self, key: str) -> None:
         client = await self._s3()
-        try:
-            await client.delete_object(Bucket=self.bucket, Key=self._key(key))
-        except ClientError as exc:
-            if _error_code(exc) not in _MISSING_CODES:
-                raise
+        with _answering("delete"):
+            try:
+                await client.delete_object(Bucket=self.bucket, Key=self._key(key))
+            except ClientError as exc:
+                if _error_code(exc) not in _MISSING_CODES:
+                    raise
 
     async def scan(self) -> AsyncIterator[StoredObject]:
         client = await self._s3()

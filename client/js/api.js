@@ -3,8 +3,16 @@
 const TOKEN_KEY = "exam-review.token";
 const ENDPOINT = "/graphql";
 
-/** The connection failed or the server broke (5xx): the person may retry. */
-export class NetworkError extends Error {}
+/**
+ * The connection failed or the server broke (a 5xx, or an error it masked): the person may
+ * retry. requestId: the server's id of the failed request, for the person to quote.
+ */
+export class NetworkError extends Error {
+  constructor(message, requestId = null) {
+    super(message);
+    this.requestId = requestId;
+  }
+}
 /** The token is missing, expired or revoked. */
 export class SignedOut extends Error {}
 /** A GraphQL error meant for people (its message is Chinese). */
@@ -28,7 +36,7 @@ function headers() {
   return found;
 }
 
-function readResponse(status, text) {
+function readResponse(status, text, requestId) {
   let body = null;
   try {
     body = JSON.parse(text);
@@ -36,7 +44,7 @@ function readResponse(status, text) {
     body = null;
   }
   if (status >= 500 || status === 0) {
-    throw new NetworkError(`服务器暂时无法处理请求（${status || "无响应"}），请稍后重试。`);
+    throw new NetworkError(`服务器暂时无法处理请求（${status || "无响应"}），请稍后重试。`, requestId);
   }
   if (body === null || typeof body !== "object") {
     throw new NetworkError(`服务器返回了无法识别的内容（${status}），请重试。`);
@@ -45,6 +53,10 @@ function readResponse(status, text) {
   const code = (error) => error && error.extensions && error.extensions.code;
   const unauthenticated = errors.find((e) => code(e) === "UNAUTHENTICATED");
   if (unauthenticated) throw new SignedOut(unauthenticated.message);
+  // The server broke (and masked why), or a part it needs is down: worth a retry, and the id
+  // leads to the request's log line.
+  const broken = errors.find((e) => ["INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE"].includes(code(e)));
+  if (broken) throw new NetworkError(broken.message, broken.extensions.requestId || requestId);
   if (errors.length) throw new RequestError(errors[0].message || "请求失败，请重试。");
   if (!body.data) throw new NetworkError("服务器没有返回数据，请重试。");
   return body.data;
@@ -64,7 +76,7 @@ export async function graphql(query, variables = {}) {
   } catch {
     throw new NetworkError("网络连接失败，请检查网络后重试。");
   }
-  return readResponse(response.status, text);
+  return readResponse(response.status, text, response.headers.get("X-Request-Id"));
 }
 
 /**
@@ -87,7 +99,7 @@ export function upload(query, variables, blob, filename, onProgress) {
     };
     xhr.onload = () => {
       try {
-        resolve(readResponse(xhr.status, xhr.responseText));
+        resolve(readResponse(xhr.status, xhr.responseText, xhr.getResponseHeader("X-Request-Id")));
       } catch (error) {
         reject(error);
       }

@@ -5,9 +5,11 @@ import { kb } from "./picture.js";
 
 const banner = document.getElementById("banner");
 
-export function showRetry(message, retry) {
+/** The 「重试」 bar; requestId (when the server gave one) in small print, to quote when asking for help. */
+export function showRetry(message, retry, requestId = null) {
   banner.replaceChildren(
-    h("span", { class: "banner-text" }, message),
+    h("span", { class: "banner-text" }, message,
+      requestId ? h("small", { class: "request-id" }, `错误编号：${requestId}（联系考点时请提供）`) : null),
     h("button", {
       type: "button",
       class: "button small",

@@ -225,7 +225,7 @@ export function reportErrors(errors, { categoryId = null, summary = null } = {})
 export function handleError(error, { retry = null, categoryId = null } = {}) {
   if (error instanceof NetworkError) {
     if (categoryId !== null) setCardErrors(categoryId, [error.message]);
-    if (retry) showRetry(error.message, retry);
+    if (retry) showRetry(error.message, retry, error.requestId);
   } else if (error instanceof SignedOut) {
     signOut(error.message);
   } else if (error instanceof RequestError) {

@@ -26,6 +26,8 @@ class Result:
     data: dict[str, Any] | None
     errors: list[dict[str, Any]] = field(default_factory=list)
     raw: dict[str, Any] | None = None
+    # The X-Request-Id the service answered with.
+    request_id: str | None = None
 
     @property
     def error_codes(self) -> list[str | None]:
@@ -65,11 +67,14 @@ class GraphQLClient:
 
     @staticmethod
     def _result(response: httpx.Response) -> Result:
+        request_id = response.headers.get("x-request-id")
         try:
             body = response.json()
         except ValueError:
-            return Result(response.status_code, None, [{"message": response.text}], None)
-        return Result(response.status_code, body.get("data"), body.get("errors") or [], body)
+            return Result(response.status_code, None, [{"message": response.text}], None, request_id)
+        return Result(
+            response.status_code, body.get("data"), body.get("errors") or [], body, request_id
+        )
 
     async def execute(
         self,

@@ -15,10 +15,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -90,6 +92,74 @@ def drop_database(name: str) -> None:
     run_sync(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@dataclass
+class PrivatePostgres:
+    """A PostgreSQL of one test (initdb in its folder, its own port), which it may stop.
+
+    Never the machine's shared server: other runs use that one. As root, the server runs as
+    the `postgres` user (PostgreSQL refuses to run as root).
+    """
+
+    # Under /tmp, not pytest's folder: the `postgres` user cannot enter root's private one.
+    folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="exam-review-pg-")))
+    port: int = field(default_factory=free_port)
+    bin_dir: Path = Path(os.environ.get("EXAM_REVIEW_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+    @property
+    def data(self) -> Path:
+        return self.folder / "data"
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, *args: str, timeout: float = 60) -> None:
+        command = [str(self.bin_dir / args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed ({done.returncode}): {done.stdout}{done.stderr}")
+
+    def start(self) -> PrivatePostgres:
+        """initdb (first time only), then start and wait until it accepts connections."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+        if not self.data.exists():
+            self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
+                      "--no-sync", "-E", "UTF8", "--locale=C")  # fmt: skip
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "start", "-D", str(self.data), "-w", "-t", "60",
+                  "-l", str(self.folder / "postgres.log"), "-o", options)  # fmt: skip
+        return self
+
+    def stop(self, mode: str = "fast") -> None:
+        """`fast` ends every connection and stops cleanly; `immediate` is a crash."""
+        self._run("pg_ctl", "stop", "-D", str(self.data), "-m", mode, "-w", "-t", "60")
+
+    def running(self) -> bool:
+        return (self.data / "postmaster.pid").exists()
+
+    def close(self) -> None:
+        """Stop it if it runs, and remove its folder."""
+        try:
+            if self.running():
+                self.stop("immediate")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def create_database(self, name: str) -> str:
+        async def create() -> None:
+            connection = await asyncpg.connect(self.url())
+            try:
+                await connection.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await connection.close()
+
+        run_sync(create())
+        return self.url(name)
+
+
 def http_answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1):
@@ -120,6 +190,7 @@ class SeaweedS3:
     region: str = "us-east-1"
     process: subprocess.Popen[bytes] | None = None
     s3_port: int = 0
+    _ports: list[int] = field(default_factory=list)
 
     @property
     def endpoint(self) -> str:
@@ -141,12 +212,17 @@ class SeaweedS3:
         """Start, trying fresh ports again when another process took one in between."""
         for attempt in range(1, attempts + 1):
             try:
+                self._ports = []
                 return self._start(timeout)
             except RuntimeError:
                 self.stop()
                 if attempt == attempts:
                     raise
         raise AssertionError("unreachable")
+
+    def restart(self, timeout: float = 60) -> SeaweedS3:
+        """Start again after stop(), on the same ports and data: the same endpoint and bucket."""
+        return self._start(timeout)
 
     def _start(self, timeout: float) -> SeaweedS3:
         data = self.folder / "data"
@@ -169,7 +245,7 @@ class SeaweedS3:
             encoding="utf-8",
         )
         names = ("master", "volume", "filer", "s3")
-        picked = free_ports(2 * len(names))
+        picked = self._ports = self._ports or free_ports(2 * len(names))
         ports = dict(zip(names, picked[: len(names)], strict=True))
         grpc = dict(zip(names, picked[len(names) :], strict=True))
         self.s3_port = ports["s3"]
@@ -182,6 +258,8 @@ class SeaweedS3:
             f"-master.port={ports['master']}",
             f"-master.port.grpc={grpc['master']}",
             "-master.volumeSizeLimitMB=64",
+            # A restarted master elects itself again within a second, not the default ten.
+            "-master.electionTimeout=1s",
             f"-volume.port={ports['volume']}",
             f"-volume.port.grpc={grpc['volume']}",
             "-volume.max=0",
@@ -211,6 +289,31 @@ class SeaweedS3:
         if self.process is not None:
             stop_process(self.process)
             self.process = None
+
+    def kill(self) -> None:
+        """Stop at once, as a crash or a pulled plug would (a graceful stop takes ~15 s)."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+
+@contextmanager
+def own_seaweed(folder: Path) -> Iterator[SeaweedS3]:
+    """A SeaweedFS of one test, which it may stop, with its credentials in the environment
+    (where the service's S3 client reads them) until the test ends."""
+    s3 = SeaweedS3(folder).start()
+    saved = {name: os.environ.get(name) for name in s3.credentials}
+    os.environ.update(s3.credentials)
+    try:
+        yield s3
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        s3.kill()  # nothing in it to keep; a graceful stop takes ~15 s
 
 
 # A Redis of our own (the fault test stops it) --------------------------------------------

@@ -141,8 +141,10 @@ def test_settings(folder: Path, **overrides: Any) -> Settings:
 test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test, wherever imported
 
 
-async def start_service(settings: Settings) -> Service:
-    await migrate(settings)
+async def start_service(settings: Settings, migrated: bool = True) -> Service:
+    """A running service; `migrated=False` skips migrating (for a database that is not there)."""
+    if migrated:
+        await migrate(settings)
     app = create_app(settings)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **uvicorn_options(settings)

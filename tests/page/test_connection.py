@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -11,9 +13,10 @@ from playwright.async_api import BrowserContext, expect
 from models import Attachment, Candidate, MaterialCategory
 from tests.helpers import operations as op
 from tests.helpers.accounts import signed_in
-from tests.helpers.factories import PASSWORD, make_candidate, make_staff
+from tests.helpers.factories import PASSWORD, load_demo_categories, make_candidate, make_staff
 from tests.helpers.pictures import small_jpeg
-from tests.helpers.service import Service
+from tests.helpers.scrape import log_lines, scrape
+from tests.helpers.service import Service, start_service, test_settings
 from tests.page.conftest import PageErrors, card, jpeg_file, screenshot, sign_in
 from tests.page.proxy import Line, Relay
 
@@ -145,3 +148,51 @@ async def test_upload_shows_progress_and_can_be_cancelled(
         assert await Attachment.filter(candidate_id=row.id).count() == 1
     await screenshot(page, "upload_after_cancel")
     assert errors.unexpected(*NETWORK_NOISE) == []
+
+
+@pytest.fixture
+async def own_service(tmp_path: Path) -> AsyncIterator[Service]:
+    """A service whose pictures live in a folder of this test, so the test can break it."""
+    running = await start_service(test_settings(tmp_path, storage_url=f"file://{tmp_path}/files"))
+    (tmp_path / "examples").mkdir()
+    await load_demo_categories(running, tmp_path / "examples")
+    yield running
+    await running.stop()
+
+
+async def test_a_server_failure_shows_the_id_of_its_log_line(
+    own_service: Service, tmp_path: Path, context: BrowserContext, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="exam_review.requests")
+    row = await make_candidate(own_service)
+    page = await context.new_page()
+    errors = PageErrors(page)
+    await sign_in(page, own_service.base_url, row.username, PASSWORD)
+    id_card = card(page, "ID")
+
+    broken = tmp_path / "files" / "pictures"
+    broken.write_bytes(b"")  # where pictures go is not a folder any more: a disk gone wrong
+    await id_card.locator("input[type=file]").set_input_files(jpeg_file("front.jpg", small_jpeg(52)))
+    await page.locator("dialog.dialog[open]").get_by_role("button", name="确认上传").click()
+    banner = page.locator("#banner")
+    await expect(banner).to_contain_text("服务器内部错误，请稍后重试。")
+    request_id = (await banner.locator(".request-id").inner_text()).split("：", 1)[1].split("（")[0]
+    await screenshot(page, "server_failure_request_id")
+    # What the candidate reads off the page finds the request's line in the log.
+    [line] = [line for line in log_lines(caplog.records) if line["request_id"] == request_id]
+    assert line["outcome"] == "server_error" and line["viewer_id"] == row.id
+    assert line["operation"] == "UploadAttachment"
+
+    broken.unlink()
+    await banner.get_by_role("button", name="重试").click()
+    await expect(banner).to_be_hidden()
+    await expect(id_card.locator("figure.picture")).to_have_count(1)
+    with own_service.db():
+        assert await Attachment.filter(candidate_id=row.id).count() == 1
+    # The page's operations are named: /metrics shows each, failures apart.
+    scraped = await scrape(own_service.base_url)
+    requests = "exam_review_graphql_requests_total"
+    assert scraped.value(requests, operation="UploadAttachment", outcome="server_error") == 1
+    assert scraped.value(requests, operation="UploadAttachment", outcome="ok") == 1
+    assert scraped.value(requests, operation="Me", type="query", outcome="ok") >= 1
+    assert errors.unexpected() == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -133,7 +134,10 @@ async def test_unexpected_errors_are_masked(service: Service, examiner_client: S
     [error] = answer["errors"]
     assert error["message"] == MASKED
     assert error["path"] == ["login"]
-    assert "extensions" not in error or "code" not in error.get("extensions", {})
+    # Only what leads to the log line: a generic code and the request id.
+    assert set(error["extensions"]) == {"code", "requestId"}
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert re.fullmatch(r"[0-9a-f]{16}", error["extensions"]["requestId"])
     text = json.dumps(answer, ensure_ascii=False)
     for leak in ("surrogate", "Traceback", "sqlite", "encode", "utf-8"):
         assert leak not in text
