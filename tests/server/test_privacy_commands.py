@@ -118,8 +118,11 @@ async def test_purge_and_export_on_the_demo_data(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert f"已清理 {ZHANGWEI} 张伟" in done.stdout and "图片 4 张" in done.stdout
     assert "电话 1 个，地址 1 个。" in done.stdout
-    # Only the example pictures of the categories are left.
-    assert all(key.startswith("examples/") for key in stored(tmp_path))
+    # 张伟's pictures and thumbnails are gone; the undecided demo candidates keep theirs.
+    [(zhangwei_id,)] = rows(tmp_path, f"SELECT id FROM candidate WHERE admission_no = '{ZHANGWEI}'")
+    left = stored(tmp_path)
+    assert not [k for k in left if k.startswith((f"pictures/{zhangwei_id}/", f"thumbnails/{zhangwei_id}/"))]
+    assert left == {k for k in files_before if not k.split("/")[1:2] == [str(zhangwei_id)]}
     assert rows(tmp_path, f"SELECT phone, address, status FROM candidate WHERE admission_no = '{ZHANGWEI}'") == [
         (None, None, "APPROVED")
     ]
