@@ -4,7 +4,7 @@
 # ";": keep semicolons out of them.
 
 from models.accounts import Candidate, LoginFailure, Session, StaffUser
-from models.materials import Attachment, MaterialCategory, RequirementRule
+from models.materials import Attachment, MaterialCategory, PictureFingerprint, RequirementRule
 from models.notifications import AttachmentReasons, OutboxMessage, SmsNotice
 from models.regions import RegionPolicy
 from models.review import AuditEntry, ReviewMessage
@@ -23,6 +23,7 @@ __models__ = [
     SmsNotice,
     AttachmentReasons,
     RegionPolicy,
+    PictureFingerprint,
 ]
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "LoginFailure",
     "MaterialCategory",
     "OutboxMessage",
+    "PictureFingerprint",
     "RegionPolicy",
     "RequirementRule",
     "ReviewMessage",

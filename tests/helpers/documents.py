@@ -10,6 +10,7 @@ machine.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import random
@@ -416,3 +417,10 @@ def labelled_set(seeds: range) -> list[Labelled]:
         found.append(Labelled(f"white_scan-{seed}", white_scan(seed), frozenset()))
         found.append(Labelled(f"card_copy-{seed}", card_copy_scan(seed), frozenset()))
     return found
+
+
+@functools.cache
+def document_photo(seed: int, kind: str = "id_card", retake: int = 0, blur: float = 0.0) -> bytes:
+    """A photo of one document (`seed` picks its text and portrait) under 200 KB; `retake`
+    photographs the same document again (other framing and light), `blur` out of focus."""
+    return photograph(DOCUMENTS[kind](seed), seed + 1000 * retake, Shot(blur=blur))
