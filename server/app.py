@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -35,6 +36,7 @@ from server.middleware import BindDatabase, GuardRequestBody
 from server.sms.sender import running_sender
 from storage import open_store
 from storage.base import ObjectMissing
+from storage.measures import MEASURE_SIDE, NEAR_WHITE
 
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "client"
 _EMPTY_TABS = '<script id="examiner-tabs" type="application/json">[]</script>'
@@ -162,6 +164,11 @@ class ReviewGraphQL(GraphQL[Context, None]):
         return HTMLResponse(self.examiner_page)
 
 
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.title() for part in rest)
+
+
 def _security_headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -252,9 +259,19 @@ def create_app(settings: Settings) -> Starlette:
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def picture_checks(request: Request) -> Response:
+        # The candidate page warns before upload with the very thresholds the service uses.
+        limits = dataclasses.asdict(settings.quality_thresholds())
+        thresholds = {_camel(name): value for name, value in limits.items()}
+        return JSONResponse(
+            {"measureSide": MEASURE_SIDE, "nearWhite": NEAR_WHITE, "thresholds": thresholds},
+            headers={"Cache-Control": "no-cache"},
+        )
+
     graphql = ReviewGraphQL(services)
     routes = [
         Route("/healthz", health),
+        Route("/picture-checks.json", picture_checks),
         Route("/pictures/{attachment_id:uuid}/{variant}", picture),
         Route("/examples/{category_id:int}", example),
         Route("/graphql", graphql, methods=["GET", "POST"]),
