@@ -4,7 +4,13 @@
 # ";": keep semicolons out of them.
 
 from models.accounts import Candidate, LoginFailure, Session, StaffUser
-from models.materials import Attachment, MaterialCategory, PictureFingerprint, RequirementRule
+from models.materials import (
+    Attachment,
+    LookalikePair,
+    MaterialCategory,
+    PictureFingerprint,
+    RequirementRule,
+)
 from models.notifications import AttachmentReasons, OutboxMessage, SmsNotice
 from models.regions import RegionPolicy
 from models.review import AuditEntry, ReviewMessage
@@ -24,6 +30,7 @@ __models__ = [
     AttachmentReasons,
     RegionPolicy,
     PictureFingerprint,
+    LookalikePair,
 ]
 
 __all__ = [
@@ -32,6 +39,7 @@ __all__ = [
     "AuditEntry",
     "Candidate",
     "LoginFailure",
+    "LookalikePair",
     "MaterialCategory",
     "OutboxMessage",
     "PictureFingerprint",

@@ -112,12 +112,11 @@ class PictureFingerprint(Model):
     )
     # The 64-bit hash as a signed integer (both engines store 64-bit integers signed).
     phash = fields.BigIntField()
-    # The hash cut into four 16-bit blocks: two hashes within distance 7 agree on at least one
-    # block up to one bit, so a lookup probes 4 x 17 block values (resolvers/lookalikes.py).
+    # The hash dealt into three blocks (bit i into block i mod 3, 22/21/21 bits): two hashes
+    # within distance 8 agree on at least one block up to two bits (resolvers/lookalikes.py).
     block0 = fields.IntField()
     block1 = fields.IntField()
     block2 = fields.IntField()
-    block3 = fields.IntField()
     verdict = fields.CharEnumField(AttachmentVerdict, max_length=24, default=AttachmentVerdict.PENDING)
     # When an examiner first asked for it to be replaced; never cleared.
     replacement_asked_at = fields.DatetimeField(null=True)
@@ -129,11 +128,28 @@ class PictureFingerprint(Model):
 
     class Meta:
         table = "picture_fingerprint"
+        # The exact-match index, and one per block that holds what the distance check needs
+        # (the search reads only the index).
         indexes = (
             ("candidate_id", "replacement_asked_at"),
             ("phash",),
-            ("block0", "phash"),
-            ("block1", "phash"),
-            ("block2", "phash"),
-            ("block3", "phash"),
+            ("block0", "phash", "id"),
+            ("block1", "phash", "id"),
+            ("block2", "phash", "id"),
         )
+
+
+class LookalikePair(Model):
+    """Two pictures of different candidates within the look-alike distance, once per direction.
+
+    Found when the later one is uploaded, so reading a picture's look-alikes is one index range.
+    """
+
+    id = fields.IntField(primary_key=True)
+    attachment_id = fields.UUIDField()
+    other_attachment_id = fields.UUIDField()
+    distance = fields.SmallIntField()
+
+    class Meta:
+        table = "lookalike_pair"
+        unique_together = (("attachment_id", "other_attachment_id"),)

@@ -141,9 +141,18 @@ async def upload_attachment(
     extension = "jpg" if picture.format == "jpeg" else "png"
     key = f"pictures/{candidate.id}/{attachment_id}.{extension}"
     thumbnail_key = f"thumbnails/{candidate.id}/{attachment_id}.jpg"
-    # Bytes first, row second: a crash in between leaves only bytes, which the sweep removes.
-    await store.put(key, data)
-    await store.put(thumbnail_key, picture.thumbnail)
+    # Other candidates' look-alikes are searched while the bytes are written.
+    search = asyncio.ensure_future(
+        lookalikes.nearby(picture.measures.phash, settings.lookalike_distance, candidate.id)
+    )
+    try:
+        # Bytes first, row second: a crash in between leaves only bytes, which the sweep removes.
+        await store.put(key, data)
+        await store.put(thumbnail_key, picture.thumbnail)
+        found = await search
+    except BaseException:
+        search.cancel()
+        raise
     try:
         async with candidate_for_update(candidate.id) as locked:
             taken = set(
@@ -173,6 +182,7 @@ async def upload_attachment(
                 quality_warnings=[w.value for w in picture.warnings],
             )
             await lookalikes.record_fingerprint(attachment, picture.measures.phash)
+            await lookalikes.record_pairs(attachment.id, found)
             await write_audit(
                 locked,
                 AuditAction.UPLOAD,

@@ -22,16 +22,21 @@ from models.enums import QualityWarning
 MEASURE_SIDE = 256
 # Grey levels from here up count as blown out (near white).
 NEAR_WHITE = 250
-# The difference hash's grid: 17×16 grey cells give 16×16 left-right comparisons, of which
-# every other row and column (64) are kept. Finer than the classic 9×8, it tells two photos
-# of the same kind of document apart while re-encoding or resizing moves few bits (see
-# tests/README.md for the distances measured).
-_HASH_GRID = (17, 16)
+# Sharpness is read in 8×8 tiles of the Laplacian (31 pixels square, of its 254), over the 8
+# most detailed.
+_TILES, _TILE_SIDE, _DETAILED_TILES = 8, 31, 8
+# The difference hash: a 25×25 grid of grey cell means; at 8×8 sample cells (every third row and
+# column from the second) whether the next cell is brighter: the right neighbour in even sample
+# columns, the one below in odd ones. 64 bits, finer than the classic 9×8, so two photos of the
+# same kind of document (whose layouts agree at 9×8) stay apart, while re-encoding or resizing
+# the same picture moves a few bits (tests/README.md has the distances measured).
+_HASH_SIDE = 25
+_HASH_SAMPLES = range(1, 24, 3)
 
 
 @dataclass(frozen=True)
 class Measures:
-    sharpness: float  # variance of the Laplacian of the grey picture
+    sharpness: float  # variance of the Laplacian of the grey picture, in its most detailed tiles
     brightness: float  # mean grey level, 0..255
     glare: float  # share of near-white pixels, 0..1
     phash: int  # 64-bit perceptual hash, unsigned
@@ -40,16 +45,17 @@ class Measures:
 @dataclass(frozen=True)
 class QualityThresholds:
     """When a measure is worth a warning. The defaults were chosen on the labelled set's tuning
-    seeds (`python -m tests.helpers.quality_figures`) and rounded towards fewer false alarms;
-    tests/README.md gives their precision and recall. Settings: QUALITY_BLURRY_BELOW, …"""
+    seeds (`python -m tests.helpers.quality_figures`) and rounded; the two over-exposure cuts by
+    hand, in the middle of the gaps to the photocopies and the white scans that must not warn.
+    tests/README.md gives their precision and recall on other seeds. Settings: QUALITY_*."""
 
-    blurry_below: float = 900.0  # sharpness under this: blurred (judged only when the light is fine)
-    dark_below: float = 100.0  # brightness under this ...
-    dark_detail_below: float = 550.0  # ... with sharpness under this: too dark (not a crisp dark card)
-    bright_above: float = 225.0  # brightness over this ...
-    scan_sharpness: float = 4000.0  # ... with sharpness under this: washed out (not a crisp scan)
-    glare_above: float = 0.015  # share of near-white over this ...
-    glare_page_share: float = 0.3  # ... and under this: a reflection (more is the white page)
+    blurry_below: float = 3100.0  # sharpness under this: blurred (judged only when the light is fine)
+    dark_below: float = 85.0  # brightness under this ...
+    dark_detail_below: float = 1650.0  # ... with sharpness under this: too dark (not a crisp dark card)
+    bright_above: float = 224.0  # brightness over this ...
+    scan_sharpness: float = 11750.0  # ... with sharpness under this: washed out (not a crisp scan)
+    glare_above: float = 0.007  # share of near-white over this ...
+    glare_page_share: float = 0.2  # ... and under this: a reflection (more is the white page)
 
 
 def quality_warnings(measures: Measures, limits: QualityThresholds) -> list[QualityWarning]:
@@ -79,15 +85,20 @@ def measure(upright: Image.Image) -> Measures:
     histogram = square.histogram()
     count = MEASURE_SIDE * MEASURE_SIDE
     return Measures(
-        sharpness=_laplacian_variance(square),
+        sharpness=_sharpness(square),
         brightness=sum(level * n for level, n in enumerate(histogram)) / count,
         glare=sum(histogram[NEAR_WHITE:]) / count,
         phash=_difference_hash(grey),
     )
 
 
-def _laplacian_variance(grey: Image.Image) -> float:
-    """Variance of the 4-neighbour Laplacian over the inner pixels, in signed integers."""
+def _sharpness(grey: Image.Image) -> float:
+    """Variance of the 4-neighbour Laplacian (in signed arithmetic) in each of 8×8 tiles, over
+    the eight most detailed tiles: the document's own detail, wherever it lies in the frame.
+
+    Over the whole frame, a sharp card photographed at arm's length (much table, little text)
+    reads as blurred as a blurred page of dense text; the most detailed tiles do not (tests/README.md).
+    """
     w, h = grey.size
     shifted = {
         "centre": grey.crop((1, 1, w - 1, h - 1)),
@@ -102,29 +113,35 @@ def _laplacian_variance(grey: Image.Image) -> float:
         **shifted,
     )
     squared = ImageMath.lambda_eval(lambda v: v["x"] * v["x"], x=laplacian)
-    mean, mean_square = (_mean(image) for image in (laplacian, squared))
-    return max(mean_square - mean * mean, 0.0)
+    means, mean_squares = (_tile_means(image) for image in (laplacian, squared))
+    variances = sorted(
+        (max(s - m * m, 0.0) for m, s in zip(means, mean_squares, strict=True)), reverse=True
+    )
+    return sum(variances[:_DETAILED_TILES]) / _DETAILED_TILES
 
 
-def _mean(image: Image.Image | object) -> float:
-    """The mean of a one-band float picture: a box resize to one pixel, summed in C."""
+def _tile_means(image: Image.Image | object) -> tuple[float, ...]:
+    """The means of a one-band float picture's 8×8 tiles of 31×31 pixels (a box resize, in C)."""
     assert isinstance(image, Image.Image)
-    return cast(float, image.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0)))
+    side = _TILES * _TILE_SIDE
+    tiles = image.crop((0, 0, side, side)).resize((_TILES, _TILES), Image.Resampling.BOX)
+    return cast("tuple[float, ...]", tiles.get_flattened_data())
 
 
 def _difference_hash(grey: Image.Image) -> int:
-    width, height = _HASH_GRID
+    side = _HASH_SIDE
     # Cell means in floating point: 8-bit means make near-equal neighbours tie, and a tie
     # flips with any re-encoding.
     cells = cast(
         "tuple[float, ...]",
-        grey.convert("F").resize(_HASH_GRID, Image.Resampling.BOX).get_flattened_data(),
+        grey.convert("F").resize((side, side), Image.Resampling.BOX).get_flattened_data(),
     )
     value = 0
-    for row in range(0, height, 2):
-        line = cells[row * width : (row + 1) * width]
-        for column in range(0, width - 1, 2):
-            value = (value << 1) | (line[column + 1] > line[column])
+    for row in _HASH_SAMPLES:
+        for number, column in enumerate(_HASH_SAMPLES):
+            here = row * side + column
+            neighbour = here + 1 if number % 2 == 0 else here + side
+            value = (value << 1) | (cells[neighbour] > cells[here])
     return value
 
 

@@ -142,20 +142,30 @@ export function measure(rgba, width, height, { jpeg = true, side = 256, nearWhit
     sum += v;
     if (v >= nearWhite) white += 1;
   }
-  let lap = 0;
-  let lap2 = 0;
+  // The Laplacian's variance in each of 8×8 tiles of 31 pixels, over the 8 most detailed tiles.
+  const tiles = 8;
+  const tileSide = 31;
+  const sums = new Float64Array(tiles * tiles);
+  const squares = new Float64Array(tiles * tiles);
   for (let y = 1; y < side - 1; y += 1) {
+    const ty = Math.floor((y - 1) / tileSide);
+    if (ty >= tiles) break;
     for (let x = 1; x < side - 1; x += 1) {
+      const tx = Math.floor((x - 1) / tileSide);
+      if (tx >= tiles) break;
       const i = y * side + x;
       const v = square[i - 1] + square[i + 1] + square[i - side] + square[i + side] - 4 * square[i];
-      lap += v;
-      lap2 += v * v;
+      sums[ty * tiles + tx] += v;
+      squares[ty * tiles + tx] += v * v;
     }
   }
-  const inner = (side - 2) * (side - 2);
-  const mean = lap / inner;
+  const count = tileSide * tileSide;
+  const variances = Array.from(sums, (sum, k) => {
+    const mean = sum / count;
+    return Math.max(squares[k] / count - mean * mean, 0);
+  }).sort((a, b) => b - a);
   return {
-    sharpness: Math.max(lap2 / inner - mean * mean, 0),
+    sharpness: variances.slice(0, 8).reduce((a, b) => a + b, 0) / 8,
     brightness: sum / (side * side),
     glare: white / (side * side),
   };

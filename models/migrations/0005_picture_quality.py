@@ -14,6 +14,17 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.CreateModel(
+            name='LookalikePair',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('attachment_id', fields.UUIDField()),
+                ('other_attachment_id', fields.UUIDField()),
+                ('distance', fields.SmallIntField()),
+            ],
+            options={'table': 'lookalike_pair', 'app': 'models', 'unique_together': (('attachment_id', 'other_attachment_id'),), 'pk_attr': 'id', 'table_description': 'Two pictures of different candidates within the look-alike distance, once per direction.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='PictureFingerprint',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -24,13 +35,12 @@ class Migration(migrations.Migration):
                 ('block0', fields.IntField()),
                 ('block1', fields.IntField()),
                 ('block2', fields.IntField()),
-                ('block3', fields.IntField()),
                 ('verdict', fields.CharEnumField(default=AttachmentVerdict.PENDING, description='PENDING: PENDING\nACCEPTED: ACCEPTED\nNEEDS_REPLACEMENT: NEEDS_REPLACEMENT', enum_type=AttachmentVerdict, max_length=24)),
                 ('replacement_asked_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('uploaded_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('deleted_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'picture_fingerprint', 'app': 'models', 'indexes': [Index(fields=['candidate_id', 'replacement_asked_at']), Index(fields=['phash']), Index(fields=['block0', 'phash']), Index(fields=['block1', 'phash']), Index(fields=['block2', 'phash']), Index(fields=['block3', 'phash'])], 'pk_attr': 'id', 'table_description': 'The perceptual hash of every stored picture, kept after the picture is deleted.'},
+            options={'table': 'picture_fingerprint', 'app': 'models', 'indexes': [Index(fields=['candidate_id', 'replacement_asked_at']), Index(fields=['phash']), Index(fields=['block0', 'phash', 'id']), Index(fields=['block1', 'phash', 'id']), Index(fields=['block2', 'phash', 'id'])], 'pk_attr': 'id', 'table_description': 'The perceptual hash of every stored picture, kept after the picture is deleted.'},
             bases=['Model'],
         ),
         ops.AddField(

@@ -4,10 +4,12 @@ service measured."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import BrowserContext, FilePayload, Locator, Page, expect
 
 from models import Attachment, MaterialCategory
-from tests.helpers.documents import document_photo
+from storage.images import PictureRules, inspect_picture
+from tests.helpers.documents import Shot, diploma, document_photo, id_card, photograph
 from tests.helpers.factories import PASSWORD, make_candidate
 from tests.helpers.service import Service
 from tests.page.conftest import PageErrors, screenshot, sign_in
@@ -71,3 +73,33 @@ async def test_blurred_photo_is_flagged_before_it_is_sent(
     assert stored.quality_warnings == ["BLURRY"]  # the browser and the service agree
     await screenshot(page, "candidate_card_with_quality_warning")
     assert errors.unexpected() == []
+
+
+async def test_the_page_measures_what_the_service_measures(
+    service: Service, context: BrowserContext
+) -> None:
+    """quality.js on the decoded picture against storage/measures.py on the same bytes."""
+    page = await context.new_page()
+    await page.goto(service.base_url + "/")
+    pictures = {
+        "sharp": document_photo(83, "certificate"),
+        "blurred": document_photo(83, "certificate", blur=3),
+        "dark": photograph(diploma(84), 84, Shot(exposure=0.3)),
+        "reflection": photograph(id_card(85), 85, Shot(highlight=0.1)),
+    }
+    for name, data in pictures.items():
+        served = inspect_picture(data, PictureRules(("jpeg", "png"), 10**7, 300, 40_000_000, 320))
+        seen = await page.evaluate(
+            """async (bytes) => {
+                const { inspect } = await import("/js/quality.js");
+                const blob = new Blob([new Uint8Array(bytes)], { type: "image/jpeg" });
+                const bitmap = await createImageBitmap(blob);
+                return inspect(bitmap, bitmap.width, bitmap.height, true);
+            }""",
+            list(data),
+        )
+        m = served.measures
+        assert seen["measures"]["brightness"] == pytest.approx(m.brightness, abs=1.5), name
+        assert seen["measures"]["glare"] == pytest.approx(m.glare, abs=0.01), name
+        assert seen["measures"]["sharpness"] == pytest.approx(m.sharpness, rel=0.15), name
+        assert seen["warnings"] == [w.value for w in served.warnings], name

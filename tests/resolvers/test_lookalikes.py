@@ -7,6 +7,7 @@ tests' pictures never look alike to them.
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from models import MaterialCategory, PictureFingerprint
@@ -14,7 +15,7 @@ from models.enums import AttachmentVerdict
 from resolvers.lookalikes import (
     SAME_AS_REJECTED_MESSAGE,
     blocks,
-    probes,
+    probe_sets,
     signed,
     unsigned,
 )
@@ -50,13 +51,20 @@ async def fingerprint(service: Service, attachment_id: str) -> PictureFingerprin
 
 def test_blocks_and_probes_cover_every_hash_within_the_distance() -> None:
     phash = 0xF0F0_1234_ABCD_8001
-    assert blocks(phash) == (0xF0F0, 0x1234, 0xABCD, 0x8001)
     assert unsigned(signed(phash)) == phash and signed(phash) < 0
-    assert len(probes(0x1234, 1)) == 17 and len(set(probes(0x1234, 1))) == 17
-    # Six bits spread over the four blocks leave one block within one bit: it is probed.
-    near = phash ^ (0b11 << 60) ^ (0b11 << 40) ^ (0b1 << 20) ^ 0b1
-    assert hash_distance(near, phash) == 6
-    assert any(b in probes(own, 1) for b, own in zip(blocks(near), blocks(phash), strict=True))
+    parts = blocks(phash)
+    assert [p.bit_length() <= w for p, w in zip(parts, (22, 21, 21), strict=True)] == [True] * 3
+    # Dealt bit by bit: the most significant bit leads block 0, the next block 1, …
+    assert parts[0] >> 21 == 1 and parts[1] >> 20 == 1 and parts[2] >> 20 == 1
+    sets = probe_sets(phash, 6)
+    assert [len(s) for s in sets] == [1 + 22 + 231, 1 + 21 + 210, 1 + 21 + 210]
+    rng = random.Random(5)
+    for _ in range(300):  # any six flipped bits leave some block within two bits: probed
+        near = phash
+        for bit in rng.sample(range(64), 6):
+            near ^= 1 << bit
+        assert hash_distance(near, phash) == 6
+        assert any(b in s for b, s in zip(blocks(near), sets, strict=True))
 
 
 # ---- SAME_AS_REJECTED ------------------------------------------------------------------------
