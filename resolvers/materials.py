@@ -132,9 +132,11 @@ async def upload_attachment(
         picture = await asyncio.to_thread(inspect_picture, data, rules)
     except PictureRefused as refused:
         raise Rejected.one(refused.code, refused.message, "file") from refused
-    await lookalikes.refuse_if_rejected_before(
-        candidate.id, picture.measures.phash, settings.lookalike_distance
-    )
+    # Pictures are judged only while SUBMITTED, so only a returned candidate has any to compare.
+    if candidate.status == ReviewStatus.RETURNED:
+        await lookalikes.refuse_if_rejected_before(
+            candidate.id, picture.measures.phash, settings.lookalike_distance
+        )
     _refuse_poor_quality(category, picture)
 
     attachment_id = uuid.uuid4()
