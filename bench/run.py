@@ -1,9 +1,10 @@
-"""The whole suite: start cost, upload path, live feedback, examiner queue. `make bench` runs it.
+"""The whole suite: start cost, upload path, live feedback, examiner queue, look-alikes. `make bench`
+runs it.
 
 Prints one markdown report to stdout (progress goes to stderr), writes it and the raw figures
 to bench/results/ (git-ignored), and with --readme puts the report into bench/README.md.
 
-    .venv/bin/python -m bench.run [--quick] [--parts start,upload,live,queue] [--readme]
+    .venv/bin/python -m bench.run [--quick] [--parts start,upload,live,queue,lookalikes] [--readme]
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from typing import Any
 
 import uvloop
 
-from bench import examiner_queue, live, startup, upload
+from bench import examiner_queue, live, lookalikes, startup, upload
 from bench.common import ROOT, log, pg_available, raise_fd_limit, redis_available
 
 RESULTS = ROOT / "bench" / "results"
 README = ROOT / "bench" / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-PARTS = ("start", "upload", "live", "queue")
+PARTS = ("start", "upload", "live", "queue", "lookalikes")
 
 
 def machine() -> dict[str, Any]:
@@ -54,12 +55,15 @@ def params_for(quick: bool) -> dict[str, Any]:
             "live": live.LiveParams(sizes=(200,), rounds=2, returns_per_round=20),
             "queue": examiner_queue.QueueParams(candidates=50_000, rounds=2, requests_per_round=10,
                                        page=100),
+            "lookalikes": lookalikes.LookalikeParams(pictures=200_000, pool_per_kind=40, queries=50,
+                                                     rounds=2),
         }
     return {
         "start": startup.StartParams(),
         "upload": upload.UploadParams(),
         "live": live.LiveParams(),
         "queue": examiner_queue.QueueParams(),
+        "lookalikes": lookalikes.LookalikeParams(),
     }
 
 
@@ -89,6 +93,9 @@ async def suite(
         elif part == "queue":
             out = await examiner_queue.run(params["queue"], pg_reason)
             raw["queue"], lines = examiner_queue.as_json(out), examiner_queue.table(out)
+        elif part == "lookalikes":
+            out = await lookalikes.run(params["lookalikes"], pg_reason)
+            raw["lookalikes"], lines = lookalikes.as_json(out), lookalikes.table(out)
         else:
             raise SystemExit(f"unknown part {part!r}; choose from {', '.join(PARTS)}")
         timings[part] = time.perf_counter() - started

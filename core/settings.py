@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from storage.measures import QualityThresholds
+
 # The settings a parent process read, handed to the workers it spawns.
 SETTINGS_ENV = "EXAM_REVIEW_SETTINGS_JSON"
 
@@ -23,6 +25,11 @@ SETTINGS_ENV = "EXAM_REVIEW_SETTINGS_JSON"
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     return int(raw) if raw not in (None, "") else default
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    return float(raw) if raw not in (None, "") else default
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,16 @@ class Settings:
     max_image_pixels: int = 40_000_000
     thumbnail_side: int = 320
     picture_url_ttl_seconds: int = 600
+    # Picture quality warnings: see storage/measures.py QualityThresholds and tests/README.md
+    quality_blurry_below: float = QualityThresholds.blurry_below
+    quality_dark_below: float = QualityThresholds.dark_below
+    quality_dark_detail_below: float = QualityThresholds.dark_detail_below
+    quality_bright_above: float = QualityThresholds.bright_above
+    quality_scan_sharpness: float = QualityThresholds.scan_sharpness
+    quality_glare_above: float = QualityThresholds.glare_above
+    quality_glare_page_share: float = QualityThresholds.glare_page_share
+    # Perceptual-hash distance (of 64 bits) within which two pictures count as the same
+    lookalike_distance: int = 6
     # Review
     reply_hours: int = 24
     # How long an examiner's review claim lasts unless renewed.
@@ -120,6 +137,20 @@ class Settings:
             ),
             reply_hours=_int(env, "REPLY_HOURS", cls.reply_hours),
             review_claim_minutes=_int(env, "REVIEW_CLAIM_MINUTES", cls.review_claim_minutes),
+            quality_blurry_below=_float(env, "QUALITY_BLURRY_BELOW", cls.quality_blurry_below),
+            quality_dark_below=_float(env, "QUALITY_DARK_BELOW", cls.quality_dark_below),
+            quality_dark_detail_below=_float(
+                env, "QUALITY_DARK_DETAIL_BELOW", cls.quality_dark_detail_below
+            ),
+            quality_bright_above=_float(env, "QUALITY_BRIGHT_ABOVE", cls.quality_bright_above),
+            quality_scan_sharpness=_float(
+                env, "QUALITY_SCAN_SHARPNESS", cls.quality_scan_sharpness
+            ),
+            quality_glare_above=_float(env, "QUALITY_GLARE_ABOVE", cls.quality_glare_above),
+            quality_glare_page_share=_float(
+                env, "QUALITY_GLARE_PAGE_SHARE", cls.quality_glare_page_share
+            ),
+            lookalike_distance=_int(env, "LOOKALIKE_DISTANCE", cls.lookalike_distance),
             sms_sender_enabled=env.get("SMS_SENDER", "on").lower() not in ("off", "0", "false"),
             sms_gateway=env.get("SMS_GATEWAY", cls.sms_gateway),
             sms_http_url=env.get("SMS_HTTP_URL", ""),
@@ -181,6 +212,17 @@ class Settings:
             else:
                 tmp.unlink(missing_ok=True)
         return replace(self, secret_key=path.read_text(encoding="utf-8").strip())
+
+    def quality_thresholds(self) -> QualityThresholds:
+        return QualityThresholds(
+            blurry_below=self.quality_blurry_below,
+            dark_below=self.quality_dark_below,
+            dark_detail_below=self.quality_dark_detail_below,
+            bright_above=self.quality_bright_above,
+            scan_sharpness=self.quality_scan_sharpness,
+            glare_above=self.quality_glare_above,
+            glare_page_share=self.quality_glare_page_share,
+        )
 
     def tortoise_config(self) -> dict[str, Any]:
         url = self.database_url

@@ -4,7 +4,13 @@
 # ";": keep semicolons out of them.
 
 from models.accounts import Candidate, LoginFailure, Session, StaffUser
-from models.materials import Attachment, MaterialCategory, RequirementRule
+from models.materials import (
+    Attachment,
+    LookalikePair,
+    MaterialCategory,
+    PictureFingerprint,
+    RequirementRule,
+)
 from models.notifications import AttachmentReasons, OutboxMessage, SmsNotice
 from models.privacy import PictureAccess, RetentionPurge
 from models.regions import RegionPolicy
@@ -26,6 +32,8 @@ __models__ = [
     RegionPolicy,
     PictureAccess,
     RetentionPurge,
+    PictureFingerprint,
+    LookalikePair,
 ]
 
 __all__ = [
@@ -34,9 +42,11 @@ __all__ = [
     "AuditEntry",
     "Candidate",
     "LoginFailure",
+    "LookalikePair",
     "MaterialCategory",
     "OutboxMessage",
     "PictureAccess",
+    "PictureFingerprint",
     "RegionPolicy",
     "RequirementRule",
     "RetentionPurge",

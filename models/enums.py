@@ -47,6 +47,15 @@ class AuditAction(StrEnum):
     ACTIVATE = "ACTIVATE"
 
 
+class QualityWarning(StrEnum):
+    """What the upload gate may warn about on a picture (storage/measures.py)."""
+
+    BLURRY = "BLURRY"
+    TOO_DARK = "TOO_DARK"
+    OVEREXPOSED = "OVEREXPOSED"
+    GLARE = "GLARE"
+
+
 class ErrorCode(StrEnum):
     """What a person can fix; every refusal in a payload carries one."""
 
@@ -66,3 +75,5 @@ class ErrorCode(StrEnum):
     INVALID_STATE = "INVALID_STATE"
     NOT_FOUND = "NOT_FOUND"
     CLAIMED_BY_OTHER = "CLAIMED_BY_OTHER"
+    SAME_AS_REJECTED = "SAME_AS_REJECTED"
+    POOR_QUALITY = "POOR_QUALITY"

@@ -21,6 +21,9 @@ class MaterialCategory(Model):
     max_bytes = fields.IntField(default=204800)
     formats: list[str] = fields.JSONField(default=["jpeg", "png"])
     position = fields.IntField(default=0)
+    # QualityWarning names this category refuses (POOR_QUALITY) instead of only warning about;
+    # null (as for categories made before this existed) refuses none.
+    refuse_warnings: list[str] | None = fields.JSONField(null=True)
 
     class Meta:
         table = "material_category"
@@ -77,6 +80,11 @@ class Attachment(Model):
     )
     verdict_note = fields.CharField(max_length=500, null=True)
     verdict_at = fields.DatetimeField(null=True)
+    # Measured at upload (storage/measures.py); null for pictures stored before that existed.
+    sharpness = fields.FloatField(null=True)
+    brightness = fields.FloatField(null=True)
+    glare = fields.FloatField(null=True)
+    quality_warnings: list[str] | None = fields.JSONField(null=True)
 
     candidate_id: int
     category_id: int
@@ -85,3 +93,63 @@ class Attachment(Model):
         table = "attachment"
         unique_together = (("candidate", "category", "slot"),)
         ordering = ("slot",)
+
+
+class PictureFingerprint(Model):
+    """The perceptual hash of every stored picture, kept after the picture is deleted.
+
+    No foreign key to the attachment: the row outlives it, with its owner, category and the
+    examiner's verdict, so a picture once asked to be replaced is recognised when it comes back.
+    """
+
+    id = fields.IntField(primary_key=True)
+    attachment_id = fields.UUIDField(unique=True)
+    candidate: fields.ForeignKeyRelation[Candidate] = fields.ForeignKeyField(
+        "models.Candidate", related_name=False, on_delete=fields.CASCADE
+    )
+    category: fields.ForeignKeyRelation[MaterialCategory] = fields.ForeignKeyField(
+        "models.MaterialCategory", related_name=False, on_delete=fields.RESTRICT
+    )
+    # The 64-bit hash as a signed integer (both engines store 64-bit integers signed).
+    phash = fields.BigIntField()
+    # The hash dealt into three blocks (bit i into block i mod 3, 22/21/21 bits): two hashes
+    # within distance 8 agree on at least one block up to two bits (resolvers/lookalikes.py).
+    block0 = fields.IntField()
+    block1 = fields.IntField()
+    block2 = fields.IntField()
+    verdict = fields.CharEnumField(AttachmentVerdict, max_length=24, default=AttachmentVerdict.PENDING)
+    # When an examiner first asked for it to be replaced; never cleared.
+    replacement_asked_at = fields.DatetimeField(null=True)
+    uploaded_at = fields.DatetimeField()
+    deleted_at = fields.DatetimeField(null=True)
+
+    candidate_id: int
+    category_id: int
+
+    class Meta:
+        table = "picture_fingerprint"
+        # The exact-match index, and one per block that holds what the distance check needs
+        # (the search reads only the index).
+        indexes = (
+            ("candidate_id", "replacement_asked_at"),
+            ("phash",),
+            ("block0", "phash", "id"),
+            ("block1", "phash", "id"),
+            ("block2", "phash", "id"),
+        )
+
+
+class LookalikePair(Model):
+    """Two pictures of different candidates within the look-alike distance, once per direction.
+
+    Found when the later one is uploaded, so reading a picture's look-alikes is one index range.
+    """
+
+    id = fields.IntField(primary_key=True)
+    attachment_id = fields.UUIDField()
+    other_attachment_id = fields.UUIDField()
+    distance = fields.SmallIntField()
+
+    class Meta:
+        table = "lookalike_pair"
+        unique_together = (("attachment_id", "other_attachment_id"),)

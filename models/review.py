@@ -44,9 +44,13 @@ class AuditEntry(Model):
     note = fields.TextField(null=True)
     attachment_id = fields.CharField(max_length=36, null=True)
     at = fields.DatetimeField()
+    # The candidate's region and site when it happened: a site's pace of decisions is one
+    # index range (queue position), without reading the candidates.
+    region = fields.CharField(max_length=64, null=True)
+    site = fields.CharField(max_length=64, null=True)
 
     candidate_id: int
 
     class Meta:
         table = "audit_entry"
-        indexes = (("candidate_id", "id"),)
+        indexes = (("candidate_id", "id"), ("region", "site", "action", "at"))

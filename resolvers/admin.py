@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 from core.clock import utcnow
 from core.security import hash_password, is_password_hash
 from models import Attachment, Candidate, MaterialCategory, RequirementRule, StaffUser
-from models.enums import Role
+from models.enums import QualityWarning, Role
 from storage.base import PictureStore
 from storage.images import CONTENT_TYPES, sniff_format
 
@@ -99,6 +99,11 @@ async def import_categories(data: Any, base_dir: Path, store: PictureStore) -> I
         ):
             problems.append(f"{where}: formats 只能取 jpeg、png")
             formats = list(KNOWN_FORMATS)
+        refuse = entry.get("refuseWarnings", [])
+        known = [w.value for w in QualityWarning]
+        if not isinstance(refuse, list) or any(w not in known for w in refuse):
+            problems.append(f"{where}: refuseWarnings 只能取 {'、'.join(known)}")
+            refuse = []
         example = entry.get("example")
         if example:
             path = (base_dir / str(example)).resolve()
@@ -122,6 +127,7 @@ async def import_categories(data: Any, base_dir: Path, store: PictureStore) -> I
                 "max_bytes": max_bytes,
                 "formats": sorted(set(formats), key=KNOWN_FORMATS.index),
                 "position": position,
+                "refuse_warnings": sorted(set(refuse), key=known.index),
             }
         )
 

@@ -39,4 +39,6 @@ async def write_audit(
         note=note,
         attachment_id=attachment_id,
         at=utcnow(),
+        region=candidate.region,
+        site=candidate.site,
     )

@@ -15,13 +15,22 @@ from core.context import Context
 from core.errors import ErrorCode, Rejected, Unavailable, not_found
 from core.ids import parse_int_id, parse_uuid
 from models import Attachment, Candidate, MaterialCategory
-from models.enums import AttachmentVerdict, AuditAction, ReviewStatus
+from models.enums import AttachmentVerdict, AuditAction, QualityWarning, ReviewStatus
+from resolvers import lookalikes
 from resolvers.audit import write_audit
 from resolvers.auth import require_candidate
 from resolvers.locking import candidate_for_update
 from resolvers.requirements import Requirement, requirements_for
 from storage.base import StoreUnavailable
-from storage.images import PictureRefused, PictureRules, inspect_picture
+from storage.images import Picture, PictureRefused, PictureRules, inspect_picture
+
+# How the page and the refusals name each warning (照片可能模糊／过暗／过亮／有反光).
+WARNING_WORDS = {
+    QualityWarning.BLURRY: "模糊",
+    QualityWarning.TOO_DARK: "过暗",
+    QualityWarning.OVEREXPOSED: "过亮",
+    QualityWarning.GLARE: "有反光",
+}
 
 
 @runtime_checkable
@@ -86,6 +95,18 @@ def _check_can_add(candidate: Candidate, category: MaterialCategory, count: int)
         )
 
 
+def _refuse_poor_quality(category: MaterialCategory, picture: Picture) -> None:
+    """POOR_QUALITY when the category refuses a warning the picture has (by default none do)."""
+    refused = [w for w in picture.warnings if w.value in (category.refuse_warnings or [])]
+    if refused:
+        words = "／".join(WARNING_WORDS[w] for w in refused)
+        raise Rejected.one(
+            ErrorCode.POOR_QUALITY,
+            f"照片可能{words}，「{category.name}」要求照片清晰可辨，请重新拍摄后上传。",
+            "file",
+        )
+
+
 async def upload_attachment(
     ctx: Context, category_id: str, upload: object
 ) -> tuple[Attachment, Candidate]:
@@ -108,23 +129,39 @@ async def upload_attachment(
         min_side=settings.min_image_side,
         max_pixels=settings.max_image_pixels,
         thumbnail_side=settings.thumbnail_side,
+        quality=settings.quality_thresholds(),
     )
     try:
         picture = await asyncio.to_thread(inspect_picture, data, rules)
     except PictureRefused as refused:
         raise Rejected.one(refused.code, refused.message, "file") from refused
+    # Pictures are judged only while SUBMITTED, so only a returned candidate has any to compare.
+    if candidate.status == ReviewStatus.RETURNED:
+        await lookalikes.refuse_if_rejected_before(
+            candidate.id, picture.measures.phash, settings.lookalike_distance
+        )
+    _refuse_poor_quality(category, picture)
 
     attachment_id = uuid.uuid4()
     extension = "jpg" if picture.format == "jpeg" else "png"
     key = f"pictures/{candidate.id}/{attachment_id}.{extension}"
     thumbnail_key = f"thumbnails/{candidate.id}/{attachment_id}.jpg"
-    # Bytes first, row second: a crash in between leaves only bytes, which the sweep removes.
+    # Other candidates' look-alikes are searched while the bytes are written.
+    search = asyncio.ensure_future(
+        lookalikes.nearby(picture.measures.phash, settings.lookalike_distance, candidate.id)
+    )
     try:
+        # Bytes first, row second: a crash in between leaves only bytes, which the sweep removes.
         await store.put(key, data)
         await store.put(thumbnail_key, picture.thumbnail)
+        found = await search
     except StoreUnavailable as exc:
+        search.cancel()
         # No row names these keys; if the store took the first, the sweep removes it.
         raise Unavailable("图片存储暂时不可用，这张图片没有保存，请稍后重试。") from exc
+    except BaseException:
+        search.cancel()
+        raise
     try:
         async with candidate_for_update(candidate.id) as locked:
             taken = set(
@@ -148,7 +185,13 @@ async def upload_attachment(
                 orientation=picture.orientation,
                 sha256=picture.sha256,
                 uploaded_at=utcnow(),
+                sharpness=picture.measures.sharpness,
+                brightness=picture.measures.brightness,
+                glare=picture.measures.glare,
+                quality_warnings=[w.value for w in picture.warnings],
             )
+            await lookalikes.record_fingerprint(attachment, picture.measures.phash)
+            await lookalikes.record_pairs(attachment.id, found)
             await write_audit(
                 locked,
                 AuditAction.UPLOAD,
@@ -187,6 +230,7 @@ async def delete_attachment(ctx: Context, attachment_id: str) -> str:
         if attachment_locked(locked, attachment):
             raise Rejected.one(ErrorCode.LOCKED, "这张图片已锁定，不能删除。", "id")
         await attachment.delete()
+        await lookalikes.picture_deleted(pk, utcnow())
         await write_audit(
             locked, AuditAction.DELETE, ctx.viewer, locked.status, attachment_id=str(pk)
         )

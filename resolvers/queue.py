@@ -6,7 +6,7 @@ import base64
 import statistics
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import Q
@@ -187,3 +187,48 @@ async def queue_events(ctx: Context) -> AsyncGenerator[QueueEventData, None]:
                 status=ReviewStatus(event["status"]),
                 at=datetime.fromisoformat(event["at"]),
             )
+
+
+# Where a submitted candidate stands ---------------------------------------------------------
+
+PACE_WINDOW = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class QueuePosition:
+    ahead: int
+    estimated_review_by: datetime | None
+
+
+async def queue_position(candidate: Candidate) -> QueuePosition | None:
+    """While SUBMITTED: how many of the same region and site, submitted earlier, still wait
+    (claimed or not), and when review is likely at the site's pace of the last six hours.
+
+    Both are index ranges: (region, site, status, queue_at, id) on candidates, and
+    (region, site, action, at) on the audit log.
+    """
+    if candidate.status != ReviewStatus.SUBMITTED:
+        return None
+    moment = candidate.queue_at
+    ahead = await Candidate.filter(
+        Q(queue_at__lt=moment) | Q(queue_at=moment, id__lt=candidate.id),
+        region=candidate.region,
+        site=candidate.site,
+        status=ReviewStatus.SUBMITTED,
+        queue_at__lte=moment,  # the index's range; the OR alone gives it no start
+    ).count()
+    now = utcnow()
+    decisions = await AuditEntry.filter(
+        region=candidate.region,
+        site=candidate.site,
+        action__in=DECISIONS,
+        at__gte=now - PACE_WINDOW,
+    ).count()
+    if not decisions:
+        return QueuePosition(ahead, None)
+    # Those ahead and then this candidate, at the site's pace; promised to the minute after.
+    wait = PACE_WINDOW * (ahead + 1) / decisions
+    estimate = now + wait
+    if estimate.second or estimate.microsecond:
+        estimate = estimate.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return QueuePosition(ahead, estimate)

@@ -14,6 +14,7 @@ from core.scope import Scope
 from core.settings import Settings
 from models import Attachment, AttachmentReasons, Candidate, ReviewMessage, StaffUser
 from models.enums import AttachmentVerdict, AuditAction, MessageKind, ReviewStatus, Role
+from resolvers import lookalikes
 from resolvers.audit import write_audit
 from resolvers.auth import require_staff
 from resolvers.candidates import candidate_for_staff
@@ -213,6 +214,7 @@ async def set_attachment_verdict(
             raise not_found("图片", "attachmentId")
         fresh.verdict, fresh.verdict_note, fresh.verdict_at = verdict, text, utcnow()
         await fresh.save(update_fields=["verdict", "verdict_note", "verdict_at"])
+        await lookalikes.verdict_given(fresh.id, verdict, fresh.verdict_at)
         await _save_reasons(fresh, codes)
         reason_words = f" [{','.join(codes)}]" if codes else ""
         await write_audit(

@@ -11,7 +11,7 @@ from strawberry.types import Info
 from core.context import Context
 from models import Candidate as CandidateRow
 from models.enums import ReviewStatus as Status
-from resolvers import candidates, history, materials, messages
+from resolvers import candidates, history, materials, messages, queue
 from schema.enums import ReviewStatus
 from schema.errors import Payload, UserError
 from schema.history import HistoryEntry, ReviewChanges
@@ -21,6 +21,16 @@ from schema.permissions import IsCandidate, IsStaff
 
 if TYPE_CHECKING:
     from schema.claims import ReviewClaim
+
+
+@strawberry.type(description="Where a SUBMITTED candidate stands in their site's queue.")
+class QueuePosition:
+    ahead: int = strawberry.field(
+        description="Candidates of the same site, submitted earlier, still waiting."
+    )
+    estimated_review_by: datetime | None = strawberry.field(
+        description="When review is likely, from the site's recent pace; null while there is no pace yet."
+    )
 
 
 @strawberry.type(
@@ -102,6 +112,13 @@ class Candidate:
     )
     def reply_deadline(self) -> datetime | None:
         return self.row.reply_deadline if self.row.status == Status.RETURNED else None
+
+    @strawberry.field(description="Set while SUBMITTED; null otherwise.")
+    async def queue_position(self) -> QueuePosition | None:
+        position = await queue.queue_position(self.row)
+        if position is None:
+            return None
+        return QueuePosition(ahead=position.ahead, estimated_review_by=position.estimated_review_by)
 
     @strawberry.field(
         description="One entry per material category that applies to this candidate, in display order."

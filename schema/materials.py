@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,7 +16,10 @@ from models import Attachment as AttachmentRow
 from models import Candidate as CandidateRow
 from models import MaterialCategory as CategoryRow
 from resolvers import materials, review
-from schema.enums import AttachmentVerdict
+from resolvers.lookalikes import Lookalike as FoundLookalike
+from resolvers.lookalikes import Lookalikes as FoundLookalikes
+from resolvers.lookalikes import lookalikes_for
+from schema.enums import AttachmentVerdict, QualityWarning
 from schema.errors import Payload, UserError, payload_mutation
 from schema.permissions import IsCandidate, IsSignedIn
 
@@ -77,11 +81,58 @@ def picture_url(ctx: Context, attachment_id: str, variant: str) -> str:
     )
 
 
+@strawberry.type(description="Measured once, at upload, on the upright picture.")
+class PictureQuality:
+    sharpness: float = strawberry.field(
+        description="Higher is sharper: variance of the Laplacian of the grey picture scaled to a fixed size."
+    )
+    brightness: float = strawberry.field(description="Mean grey level, 0 to 255.")
+    glare: float = strawberry.field(description="Share of blown-out (near-white) pixels, 0 to 1.")
+    warnings: list[QualityWarning] = strawberry.field(description="Empty when nothing looks wrong.")
+
+
+@strawberry.type(
+    description="Another stored picture that looks the same (perceptual hashes within a small distance)."
+)
+class Lookalike:
+    found: strawberry.Private[FoundLookalike]
+    category_row: strawberry.Private[CategoryRow]
+    owner_id: strawberry.Private[int]  # whose picture was looked up
+
+    @strawberry.field(description="The other picture's owner.")
+    def candidate_id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.found.candidate.id))
+
+    @strawberry.field
+    def admission_no(self) -> str:
+        return self.found.candidate.admission_no
+
+    @strawberry.field
+    def candidate_name(self) -> str:
+        return self.found.candidate.name
+
+    @strawberry.field
+    def category_name(self) -> str:
+        return self.category_row.name
+
+    @strawberry.field(
+        description="Bits that differ between the two 64-bit perceptual hashes; 0 is the same picture."
+    )
+    def distance(self) -> int:
+        return self.found.match.distance
+
+    @strawberry.field(description="The other picture is this same candidate's (an earlier upload).")
+    def same_candidate(self) -> bool:
+        return self.found.candidate.id == self.owner_id
+
+
 @strawberry.type(name="Attachment", description="One uploaded picture.")
 class Attachment:
     row: strawberry.Private[AttachmentRow]
     owner: strawberry.Private[CandidateRow]
     category_row: strawberry.Private[CategoryRow]
+    # lookalikes and lookalikeCount share one lookup per picture and request.
+    _lookalikes: strawberry.Private[asyncio.Task[FoundLookalikes] | None] = None
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -134,6 +185,41 @@ class Attachment:
     @strawberry.field(description="The examiner's note on this picture, shown to the candidate.")
     def verdict_note(self) -> str | None:
         return self.row.verdict_note
+
+    @strawberry.field(description="Measured once, at upload, on the upright picture.")
+    def quality(self) -> PictureQuality:
+        row = self.row
+        # Pictures stored before the measures existed read as unmeasured: zeros, no warnings.
+        return PictureQuality(
+            sharpness=row.sharpness or 0.0,
+            brightness=row.brightness or 0.0,
+            glare=row.glare or 0.0,
+            warnings=[QualityWarning(w) for w in row.quality_warnings or []],
+        )
+
+    def _found(self, info: Info[Context, Any]) -> asyncio.Task[FoundLookalikes]:
+        if self._lookalikes is None:
+            self._lookalikes = asyncio.ensure_future(
+                lookalikes_for(info.context, self.row, self.owner)
+            )
+        return self._lookalikes
+
+    @strawberry.field(
+        description="For staff only (empty for candidates): look-alike pictures within the caller's scope."
+    )
+    async def lookalikes(self, info: Info[Context, Any]) -> list[Lookalike]:
+        catalog = await info.context.catalog()
+        found = await self._found(info)
+        return [
+            Lookalike(
+                found=f, category_row=catalog.categories[f.match.category_id], owner_id=self.owner.id
+            )
+            for f in found.in_scope
+        ]
+
+    @strawberry.field(description="For staff only (0 for candidates): all look-alikes, in scope or not.")
+    async def lookalike_count(self, info: Info[Context, Any]) -> int:
+        return (await self._found(info)).count
 
     @strawberry.field(description="The reason codes given with the last verdict, with their labels.")
     async def verdict_reasons(

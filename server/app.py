@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -45,6 +46,7 @@ from server.observability import (
 from server.sms.sender import running_sender
 from storage import open_store
 from storage.base import ObjectMissing, StoreUnavailable
+from storage.measures import MEASURE_SIDE, NEAR_WHITE
 
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "client"
 _EMPTY_TABS = '<script id="examiner-tabs" type="application/json">[]</script>'
@@ -190,6 +192,11 @@ def _store_unavailable() -> Response:
     )
 
 
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.title() for part in rest)
+
+
 def _security_headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -311,11 +318,21 @@ def create_app(settings: Settings) -> Starlette:
     async def metrics(request: Request) -> Response:
         return await metrics_response(request, services, figures)
 
+    async def picture_checks(request: Request) -> Response:
+        # The candidate page warns before upload with the very thresholds the service uses.
+        limits = dataclasses.asdict(settings.quality_thresholds())
+        thresholds = {_camel(name): value for name, value in limits.items()}
+        return JSONResponse(
+            {"measureSide": MEASURE_SIDE, "nearWhite": NEAR_WHITE, "thresholds": thresholds},
+            headers={"Cache-Control": "no-cache"},
+        )
+
     graphql = ReviewGraphQL(services)
     routes = [
         Route("/healthz", health),
         Route("/readyz", ready),
         Route("/metrics", metrics),
+        Route("/picture-checks.json", picture_checks),
         Route("/pictures/{attachment_id:uuid}/{variant}", picture),
         Route("/examples/{category_id:int}", example),
         Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps
 
-from models.enums import ErrorCode
+from models.enums import ErrorCode, QualityWarning
+from storage.measures import Measures, QualityThresholds, measure, quality_warnings
 
 # Signatures of image formats we can name but do not accept (identified before decoding).
 _OTHER_FORMATS: tuple[tuple[bytes, int, str], ...] = (
@@ -52,6 +53,7 @@ class PictureRules:
     min_side: int
     max_pixels: int
     thumbnail_side: int
+    quality: QualityThresholds = field(default_factory=QualityThresholds)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class Picture:
     orientation: int
     sha256: str
     thumbnail: bytes
+    measures: Measures  # taken on the upright picture, from the thumbnail's decode
+    warnings: list[QualityWarning]
 
 
 def _kb(size: int) -> str:
@@ -191,7 +195,7 @@ def inspect_picture(data: bytes, rules: PictureRules) -> Picture:
                 ErrorCode.IMAGE_TOO_SMALL,
                 f"图片太小（{width}×{height}），短边至少需要 {rules.min_side} 像素，请拍摄更清晰的照片。",
             )
-        thumbnail = _thumbnail(image, kind, rules.thumbnail_side)
+        thumbnail, measures = _thumbnail(image, kind, rules.thumbnail_side)
 
     return Picture(
         format=kind,
@@ -202,11 +206,14 @@ def inspect_picture(data: bytes, rules: PictureRules) -> Picture:
         orientation=orientation,
         sha256=hashlib.sha256(data).hexdigest(),
         thumbnail=thumbnail,
+        measures=measures,
+        warnings=quality_warnings(measures, rules.quality),
     )
 
 
-def _thumbnail(image: Image.Image, kind: str, side: int) -> bytes:
-    """Decode the whole picture (a reduced decode for JPEG) and return an upright JPEG preview."""
+def _thumbnail(image: Image.Image, kind: str, side: int) -> tuple[bytes, Measures]:
+    """Decode the whole picture (a reduced decode for JPEG) once: an upright JPEG preview, and
+    the measures taken on the same upright pixels."""
     try:
         if kind == "jpeg":
             image.draft("RGB", (side, side))
@@ -218,8 +225,9 @@ def _thumbnail(image: Image.Image, kind: str, side: int) -> bytes:
         rgba = upright.convert("RGBA")
         upright = Image.new("RGB", rgba.size, "white")
         upright.paste(rgba, mask=rgba.getchannel("A"))
+    measures = measure(upright)
     upright.thumbnail((side, side))
     upright.info.clear()  # no metadata rides along into what examiners see
     out = io.BytesIO()
     upright.save(out, "JPEG", quality=80, optimize=True)
-    return out.getvalue()
+    return out.getvalue(), measures

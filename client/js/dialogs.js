@@ -2,6 +2,7 @@
 
 import { h } from "./dom.js";
 import { kb } from "./picture.js";
+import { warningWords } from "./quality.js";
 
 const banner = document.getElementById("banner");
 
@@ -59,7 +60,10 @@ export function confirmDialog({ title, body, ok, danger = false }) {
   });
 }
 
-/** Show the prepared picture and what was done to it; resolves to true when it should be sent. */
+/**
+ * Show the prepared picture, what was done to it and what looks wrong with it. Resolves to
+ * "send", "again" (choose another picture) or "cancel".
+ */
 export function previewDialog(prepared, category) {
   return new Promise((resolve) => {
     const url = URL.createObjectURL(prepared.blob);
@@ -71,20 +75,30 @@ export function previewDialog(prepared, category) {
       changes.length
         ? `处理后：${kb(prepared.after)}，${prepared.width}×${prepared.height} 像素（${changes.join("，")}）`
         : `无需处理：${kb(prepared.after)}，${prepared.width}×${prepared.height} 像素`));
+    const warnings = prepared.quality ? prepared.quality.warnings : [];
+    const actions = warnings.length
+      ? [
+        h("button", { value: "again", class: "button secondary" }, "重新选择"),
+        h("button", { value: "send", class: "button" }, "仍然上传"),
+      ]
+      : [
+        h("button", { value: "cancel", class: "button secondary" }, "取消"),
+        h("button", { value: "send", class: "button" }, "确认上传"),
+      ];
     const form = h("form", { method: "dialog", class: "preview" },
       h("h2", {}, `上传到「${category.name}」`),
       h("img", { src: url, alt: "即将上传的图片", class: "preview-image" }),
       h("ul", { class: "facts" }, facts),
-      h("p", { class: "hint" }, "请确认照片清晰、端正、完整，再点「确认上传」。"),
-      h("div", { class: "dialog-actions" },
-        h("button", { value: "cancel", class: "button secondary" }, "取消"),
-        h("button", { value: "ok", class: "button" }, "确认上传"),
-      ),
+      warnings.length
+        ? h("p", { class: "quality-warning", role: "alert", dataset: { warnings: warnings.join(" ") } },
+          warningWords(warnings))
+        : h("p", { class: "hint" }, "请确认照片清晰、端正、完整，再点「确认上传」。"),
+      h("div", { class: "dialog-actions" }, actions),
     );
     modal(form, {
       onclose: (value) => {
         URL.revokeObjectURL(url);
-        resolve(value === "ok");
+        resolve(["send", "again"].includes(value) ? value : "cancel");
       },
     });
   });

@@ -4,13 +4,16 @@ const ERRORS = "errors { code message field }";
 
 const ATTACHMENT = `
   id url thumbnailUrl contentType byteSize width height uploadedAt locked verdict verdictNote
+  quality { warnings }
 `;
 
 const MESSAGES = "messages(first: 50) { id kind body authorName createdAt readAt }";
 
+const QUEUE_POSITION_FIELDS = "queuePosition { ahead estimatedReviewBy }";
+
 // Everything about the candidate that the header, status and messages show.
 const STANDING = `
-  status locked submittedAt replyDeadline unreadMessageCount ${MESSAGES}
+  status locked submittedAt replyDeadline unreadMessageCount ${QUEUE_POSITION_FIELDS} ${MESSAGES}
 `;
 
 const CANDIDATE = `
@@ -26,6 +29,8 @@ const CANDIDATE = `
 export const ME = `query Me { me { ${CANDIDATE} } }`;
 
 export const STANDING_ONLY = `query Standing { me { ${STANDING} } }`;
+
+export const QUEUE_POSITION = `query QueuePosition { me { status ${QUEUE_POSITION_FIELDS} } }`;
 
 export const LOGIN = `
 mutation Login($username: String!, $password: String!) {

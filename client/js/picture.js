@@ -1,5 +1,8 @@
 // Before upload: refuse what is not a JPEG/PNG (with the server's wording), turn the
-// picture upright from its EXIF orientation, and shrink it under the category's limit.
+// picture upright from its EXIF orientation, shrink it under the category's limit, and measure
+// what looks wrong with it (quality.js).
+
+import { inspect } from "./quality.js";
 
 const OTHER_FORMATS = [
   [[0x47, 0x49, 0x46, 0x38], "GIF"],
@@ -112,7 +115,8 @@ function jpegName(name) {
 
 /**
  * Check and prepare a chosen file for one category.
- * Resolves to { blob, filename, before, after, width, height, rotated, shrunk },
+ * Resolves to { blob, filename, before, after, width, height, rotated, shrunk, quality }
+ * (quality: { measures, warnings } of the picture as it will be sent, or null),
  * or throws PictureProblem with a message for people.
  */
 export async function preparePicture(file, category) {
@@ -135,6 +139,7 @@ export async function preparePicture(file, category) {
       return {
         blob: file, filename: file.name, before: file.size, after: file.size,
         width, height, rotated: false, shrunk: false,
+        quality: await inspect(bitmap, width, height, sniffFormat(head) === "jpeg"),
       };
     }
     let scale = Math.min(1, LONGEST_SIDE / Math.max(width, height));
@@ -149,6 +154,7 @@ export async function preparePicture(file, category) {
           return {
             blob, filename: jpegName(file.name), before: file.size, after: blob.size,
             width: w, height: h, rotated: orientation !== 1, shrunk: blob.size < file.size,
+            quality: await inspect(canvas, w, h, true),
           };
         }
         // Far too big at this scale: lower quality alone will not do, go smaller.

@@ -113,6 +113,13 @@ export function standingRead(standing) {
   return changed;
 }
 
+/** The queue position read again (at most once a minute while SUBMITTED). */
+export function queuePositionRead({ status, queuePosition }) {
+  if (!state.me || state.me.status !== status) return; // the status moved on: a full read follows
+  state.me.queuePosition = queuePosition;
+  emit("standing");
+}
+
 export function messagesRead(unreadMessageCount) {
   const now = new Date().toISOString();
   for (const message of state.me.messages) message.readAt ||= now;

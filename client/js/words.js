@@ -33,3 +33,17 @@ export function formatTime(iso) {
   const parts = Object.fromEntries(PARTS.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
   return `${parts.year}/${Number(parts.month)}/${Number(parts.day)} ${parts.hour}:${parts.minute}:${parts.second}`;
 }
+
+/** 3月1日 09:30, for estimates. */
+export function formatMonthDay(iso) {
+  const parts = Object.fromEntries(PARTS.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
+  return `${Number(parts.month)}月${Number(parts.day)}日 ${parts.hour}:${parts.minute}`;
+}
+
+/** 您前面还有 N 位考生等待审核，预计 M月D日 HH:MM 前完成。 (only the first part without an estimate) */
+export function queueWords(position) {
+  const ahead = `您前面还有 ${position.ahead} 位考生等待审核`;
+  return position.estimatedReviewBy
+    ? `${ahead}，预计 ${formatMonthDay(position.estimatedReviewBy)} 前完成。`
+    : `${ahead}。`;
+}

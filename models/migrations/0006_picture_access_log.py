@@ -8,7 +8,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0004_review_claims')]
+    dependencies = [('models', '0005_picture_quality')]
 
     initial = False
 

@@ -4,7 +4,7 @@ ERRORS = "errors { code message field }"
 
 ATTACHMENT_FIELDS = """
 id url thumbnailUrl contentType byteSize width height sha256 uploadedAt locked verdict verdictNote
-category { id code name }
+category { id code name } quality { sharpness brightness glare warnings }
 """
 
 MATERIALS = f"""
@@ -128,4 +128,22 @@ RELEASE = f"""
 mutation($id: ID!) {{
   releaseCandidate(candidateId: $id) {{ candidate {{ id status {CLAIM_FIELDS} }} {ERRORS} }}
 }}
+"""
+
+LOOKALIKE_FIELDS = """
+lookalikeCount lookalikes { candidateId admissionNo candidateName categoryName distance sameCandidate }
+"""
+
+CANDIDATE_LOOKALIKES = f"""
+query($id: ID!) {{
+  candidate(id: $id) {{ materials {{ category {{ code }} attachments {{ id {LOOKALIKE_FIELDS} }} }} }}
+}}
+"""
+
+MY_LOOKALIKES = f"query {{ me {{ materials {{ attachments {{ id {LOOKALIKE_FIELDS} }} }} }} }}"
+
+MY_QUEUE_POSITION = "query { me { status queuePosition { ahead estimatedReviewBy } } }"
+
+CANDIDATE_QUEUE_POSITION = """
+query($id: ID!) { candidate(id: $id) { status queuePosition { ahead estimatedReviewBy } } }
 """

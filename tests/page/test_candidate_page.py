@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from PIL import Image
 from playwright.async_api import Browser, BrowserContext, FilePayload, Locator, Page, expect
 
 from models import Attachment, MaterialCategory, ReviewMessage
+from models.enums import ReviewStatus
 from tests.helpers import operations as op
 from tests.helpers.accounts import signed_in
 from tests.helpers.client import FilePart
-from tests.helpers.factories import PASSWORD, make_candidate, make_staff
+from tests.helpers.documents import document_photo
+from tests.helpers.factories import PASSWORD, make_candidate, make_staff, unique
 from tests.helpers.pictures import gif, photo, small_jpeg
 from tests.helpers.service import Service, start_service
 from tests.helpers.service import test_settings as settings_for
@@ -117,7 +121,7 @@ async def test_sign_in_profile_upload_and_delete(
 
     # front, then back; after the first the slot says 可传下一张, after the second it is gone
     dialog_text = ""
-    await id_card.locator("input[type=file]").set_input_files(jpeg_file("front.jpg", small_jpeg(11)))
+    await id_card.locator("input[type=file]").set_input_files(jpeg_file("front.jpg", document_photo(11)))
     dialog = page.locator("dialog.dialog[open]")
     await expect(dialog.locator(".size-after")).to_contain_text("无需处理")
     dialog_text = await dialog.inner_text()
@@ -125,7 +129,7 @@ async def test_sign_in_profile_upload_and_delete(
     await dialog.get_by_role("button", name="确认上传").click()
     await expect(id_card.locator("figure.picture")).to_have_count(1)
     await expect(id_card.locator(".slot")).to_contain_text("可传下一张")
-    await choose_and_confirm(page, "ID", "back.jpg", small_jpeg(12))
+    await choose_and_confirm(page, "ID", "back.jpg", document_photo(12))
     await expect(id_card.locator("figure.picture")).to_have_count(2)
     await expect(id_card.locator(".slot")).to_have_count(0)
     await expect(id_card.locator(".material-state")).to_have_text("2/2 张")
@@ -136,10 +140,10 @@ async def test_sign_in_profile_upload_and_delete(
     await screenshot(page, "candidate_view_picture")
     await viewer.get_by_role("button", name="关闭").click()
     await expect(page.locator("dialog.dialog[open]")).to_have_count(0)
-    assert f"原图大小：{round(len(small_jpeg(11)) / 1024)} KB" in dialog_text
+    assert f"原图大小：{round(len(document_photo(11)) / 1024)} KB" in dialog_text
     # the stored bytes are exactly what was chosen (an upright picture under the limit is sent as is)
     pictures = await stored(service, row.id, categories["ID"])
-    assert [p.byte_size for p in pictures] == [len(small_jpeg(11)), len(small_jpeg(12))]
+    assert [p.byte_size for p in pictures] == [len(document_photo(11)), len(document_photo(12))]
 
     # a file that is not a picture is refused on the spot, in the server's words, and never sent
     edu = card(page, "EDU")
@@ -167,7 +171,7 @@ async def test_sign_in_profile_upload_and_delete(
     await expect(id_card.locator(".card-notice")).to_have_text("已删除。")
     await expect(id_card.locator(".slot")).to_contain_text("可传下一张")
     remaining = await stored(service, row.id, categories["ID"])
-    assert [p.byte_size for p in remaining] == [len(small_jpeg(12))]
+    assert [p.byte_size for p in remaining] == [len(document_photo(12))]
 
     await screenshot(page, "candidate_upload_and_delete")
     # 退出 forgets the token and shows the sign-in form again
@@ -379,12 +383,12 @@ async def test_phone_sized_screen(
         await sign_in(page, service.base_url, row.username, PASSWORD)
         await expect(page.locator(".message-list")).to_contain_text("请尽快上传学历证明。")
         # the preview dialog fits the phone too; cancelling it sends nothing
-        await card(page, "EDU").locator("input[type=file]").set_input_files(jpeg_file("x.jpg", small_jpeg(43)))
+        await card(page, "EDU").locator("input[type=file]").set_input_files(jpeg_file("x.jpg", document_photo(43)))
         await expect(page.locator("dialog.dialog[open] .preview-image")).to_be_visible()
         await screenshot(page, "candidate_phone_preview")
         await page.locator("dialog.dialog[open]").get_by_role("button", name="取消").click()
         await expect(page.locator("dialog.dialog[open]")).to_have_count(0)
-        await choose_and_confirm(page, "ID", "back.jpg", small_jpeg(42))
+        await choose_and_confirm(page, "ID", "back.jpg", document_photo(42))
         await expect(card(page, "ID").locator("figure.picture")).to_have_count(2)
         # nothing is wider than the phone: no sideways scrolling
         width = await page.evaluate("document.documentElement.scrollWidth")
@@ -395,3 +399,76 @@ async def test_phone_sized_screen(
         assert errors.unexpected() == []
     finally:
         await context.close()
+
+
+def estimate_words(position: dict[str, Any]) -> str:
+    """The page's wording, from the API's own figures, in Beijing time."""
+    ahead = f"您前面还有 {position['ahead']} 位考生等待审核"
+    if position["estimatedReviewBy"] is None:
+        return f"{ahead}。"
+    at = datetime.fromisoformat(position["estimatedReviewBy"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    return f"{ahead}，预计 {at.month}月{at.day}日 {at:%H:%M} 前完成。"
+
+
+async def test_queue_position_shows_while_submitted_and_is_read_once_a_minute(
+    service: Service, categories: dict[str, MaterialCategory], context: BrowserContext
+) -> None:
+    region, site = unique("排队区"), unique("排队点")
+    start = datetime.now(UTC) - timedelta(hours=1)
+    earlier = [
+        await make_candidate(
+            service, region=region, site=site, status=ReviewStatus.SUBMITTED,
+            submitted_at=start + timedelta(minutes=n), queue_at=start + timedelta(minutes=n),
+        )
+        for n in range(3)
+    ]
+    staff = await make_staff(service, region=region, site=site)
+    row = await make_candidate(service, region=region, site=site)
+    for seed, code in enumerate(("ID", "ID", "EDU", "PROBATION"), start=61):
+        await upload_through_api(service, row.username, categories[code], seed)
+    examiner = await signed_in(service, staff.username)
+    me = await signed_in(service, row.username)
+
+    async def approve(candidate_id: int) -> None:
+        payload = (await examiner.execute(op.APPROVE, {"id": str(candidate_id), "message": None}))
+        assert payload.payload("approveCandidate")["errors"] == []
+
+    async def position() -> dict[str, Any]:
+        result = await me.execute(op.MY_QUEUE_POSITION)
+        assert result.data is not None
+        return result.data["me"]["queuePosition"]
+
+    page = await context.new_page()
+    errors = PageErrors(page)
+    reads: list[str] = []
+    page.on(
+        "request",
+        lambda request: reads.append(request.url)
+        if "query QueuePosition" in (request.post_data or "") else None,
+    )
+    await page.clock.install()
+    try:
+        await sign_in(page, service.base_url, row.username, PASSWORD)
+        await expect(page.locator("#queue-position")).to_have_count(0)  # DRAFT: no position
+        await page.get_by_role("button", name="提交审核").click()
+        await page.locator("dialog.dialog[open]").get_by_role("button", name="确定提交").click()
+        # Three wait before this candidate; no decision at the site yet, so no estimate.
+        line = page.locator("#queue-position")
+        await expect(line).to_have_text("您前面还有 3 位考生等待审核。")
+
+        # A decision sets the site's pace; the page learns of it at its next minute.
+        await approve(earlier[0].id)
+        assert (await position())["ahead"] == 2
+        await expect(line).to_have_text("您前面还有 3 位考生等待审核。")
+        assert reads == []  # not read again before the minute is up
+        before = estimate_words(await position())
+        await page.clock.fast_forward("01:01")
+        await expect(line).to_have_text(re.compile(r"^您前面还有 2 位考生等待审核，预计 \d+月\d+日 \d\d:\d\d 前完成。$"))
+        # The estimate is promised to the minute: the page's read and ours may straddle one.
+        assert await line.inner_text() in {before, estimate_words(await position())}
+        assert len(reads) == 1
+        await screenshot(page, "candidate_queue_position")
+    finally:
+        await examiner.aclose()
+        await me.aclose()
+    assert errors.unexpected() == []

@@ -13,8 +13,8 @@ from playwright.async_api import BrowserContext, expect
 from models import Attachment, Candidate, MaterialCategory
 from tests.helpers import operations as op
 from tests.helpers.accounts import signed_in
+from tests.helpers.documents import document_photo
 from tests.helpers.factories import PASSWORD, load_demo_categories, make_candidate, make_staff
-from tests.helpers.pictures import small_jpeg
 from tests.helpers.scrape import log_lines, scrape
 from tests.helpers.service import Service, start_service, test_settings
 from tests.page.conftest import PageErrors, card, jpeg_file, screenshot, sign_in
@@ -124,7 +124,7 @@ async def test_upload_shows_progress_and_can_be_cancelled(
     await sign_in(page, relay.base_url, row.username, PASSWORD)
     id_card = card(page, "ID")
 
-    await id_card.locator("input[type=file]").set_input_files(jpeg_file("front.jpg", small_jpeg(51)))
+    await id_card.locator("input[type=file]").set_input_files(jpeg_file("front.jpg", document_photo(51)))
     relay.set_line(Line.STALLED)  # the request leaves, but no answer ever comes
     await page.locator("dialog.dialog[open]").get_by_role("button", name="确认上传").click()
     progress = id_card.locator(".upload-progress")
@@ -141,7 +141,7 @@ async def test_upload_shows_progress_and_can_be_cancelled(
 
     # on a working line the same card takes the picture
     relay.set_line(Line.UP)
-    await id_card.locator("input[type=file]").set_input_files(jpeg_file("front.jpg", small_jpeg(51)))
+    await id_card.locator("input[type=file]").set_input_files(jpeg_file("front.jpg", document_photo(51)))
     await page.locator("dialog.dialog[open]").get_by_role("button", name="确认上传").click()
     await expect(id_card.locator("figure.picture")).to_have_count(1)
     with service.db():
@@ -172,7 +172,7 @@ async def test_a_server_failure_shows_the_id_of_its_log_line(
 
     broken = tmp_path / "files" / "pictures"
     broken.write_bytes(b"")  # where pictures go is not a folder any more: a disk gone wrong
-    await id_card.locator("input[type=file]").set_input_files(jpeg_file("front.jpg", small_jpeg(52)))
+    await id_card.locator("input[type=file]").set_input_files(jpeg_file("front.jpg", document_photo(52)))
     await page.locator("dialog.dialog[open]").get_by_role("button", name="确认上传").click()
     banner = page.locator("#banner")
     await expect(banner).to_contain_text("服务器内部错误，请稍后重试。")

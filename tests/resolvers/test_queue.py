@@ -15,9 +15,10 @@ import pytest
 from models import Candidate
 from models.enums import ReviewStatus, Role
 from tests.helpers import operations as op
-from tests.helpers.accounts import signed_in
+from tests.helpers.accounts import candidate_signed_in, signed_in, staff_signed_in
 from tests.helpers.client import GraphQLClient
 from tests.helpers.factories import make_candidate, make_staff, unique
+from tests.helpers.flows import fill_required, return_candidate, submit
 from tests.helpers.service import Service
 
 BASE = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
@@ -313,3 +314,60 @@ async def test_candidate_by_id_in_and_out_of_scope(queue: Queue) -> None:
     assert (await lookup(queue.everywhere_admin, str(queue.elsewhere.id)))["id"] == str(
         queue.elsewhere.id
     )
+
+
+# ---- queuePosition (resolvers/queue.py) -------------------------------------------------------
+
+
+async def position_of(client: GraphQLClient, candidate_id: str | None = None) -> Any:
+    if candidate_id is None:
+        result = await client.execute(op.MY_QUEUE_POSITION)
+        assert not result.errors and result.data is not None, result.errors
+        return result.data["me"]["queuePosition"]
+    result = await client.execute(op.CANDIDATE_QUEUE_POSITION, {"id": candidate_id})
+    assert not result.errors and result.data is not None, result.errors
+    return result.data["candidate"]["queuePosition"]
+
+
+async def test_queue_position_of_three_candidates_of_one_site(
+    service: Service, categories: dict[str, Any]
+) -> None:
+    region, site = unique("位次区"), unique("位次点")
+    examiner = await staff_signed_in(service, region=region, site=site)
+    waiting = [await candidate_signed_in(service, region=region, site=site) for _ in range(3)]
+    elsewhere = await candidate_signed_in(service, region=region, site=unique("别处"))
+    assert await position_of(waiting[0].client) is None  # DRAFT
+    for candidate in [*waiting, elsewhere]:
+        await fill_required(candidate.client)
+        await submit(candidate.client)
+
+    # No decision at this site yet: no pace, so no estimate.
+    mine = [await position_of(c.client) for c in waiting]
+    assert mine == [{"ahead": n, "estimatedReviewBy": None} for n in range(3)]
+    assert [await position_of(examiner.client, c.id) for c in waiting] == mine
+    assert await position_of(elsewhere.client) == {"ahead": 0, "estimatedReviewBy": None}
+
+    # One decision in the last six hours: a pace of one per six hours.
+    before = datetime.now(UTC)
+    approved = (
+        await examiner.client.execute(op.APPROVE, {"id": waiting[0].id, "message": None})
+    ).payload("approveCandidate")
+    assert approved["errors"] == []
+    after = datetime.now(UTC)
+    assert await position_of(waiting[0].client) is None  # decided
+    for ahead, candidate in enumerate(waiting[1:]):
+        found = await position_of(candidate.client)
+        assert found["ahead"] == ahead
+        estimate = datetime.fromisoformat(found["estimatedReviewBy"])
+        wait = timedelta(hours=6) * (ahead + 1)
+        assert before + wait <= estimate <= after + wait + timedelta(minutes=1)
+        assert estimate.second == 0 and estimate.microsecond == 0  # promised to the minute
+    # The other site keeps its own (empty) pace.
+    assert await position_of(elsewhere.client) == {"ahead": 0, "estimatedReviewBy": None}
+
+    # Returned: no longer waiting, so no position; those behind move up.
+    await return_candidate(examiner.client, waiting[1].row.id, None)
+    assert await position_of(waiting[1].client) is None
+    assert (await position_of(waiting[2].client))["ahead"] == 0
+    for client in (examiner.client, *(w.client for w in waiting), elsewhere.client):
+        await client.aclose()

@@ -21,6 +21,7 @@ from models import Attachment, AuditEntry, Candidate, MaterialCategory
 from models.enums import AuditAction
 from tests.helpers import operations as op
 from tests.helpers.accounts import SignedInCandidate, signed_in
+from tests.helpers.documents import document_photo
 from tests.helpers.factories import make_candidate, unique
 from tests.helpers.flows import (
     candidate_files,
@@ -340,6 +341,35 @@ async def test_png_refused_where_the_category_takes_only_jpeg(
         "image/png",
     )
     assert "PNG" in error["message"] and "jpg" in error["message"]
+    await client.aclose()
+
+
+async def test_quality_is_measured_and_warned_about_without_refusing(
+    service: Service, candidate_client: SignedInCandidate, categories: dict[str, MaterialCategory]
+) -> None:
+    client = candidate_client.client
+    sharp = await uploaded(client, categories["ID"].id, document_photo(651))
+    blurred = await uploaded(client, categories["ID"].id, document_photo(652, blur=4))
+    assert sharp["quality"]["warnings"] == []
+    assert blurred["quality"]["warnings"] == ["BLURRY"]
+    assert blurred["quality"]["sharpness"] < sharp["quality"]["sharpness"] / 3
+    assert 0 < sharp["quality"]["brightness"] < 255 and 0 <= sharp["quality"]["glare"] < 1
+    # What the upload answered is what the candidate reads later.
+    stored = materials_by_code(await me(client))["ID"]["attachments"]
+    assert [a["quality"] for a in stored] == [sharp["quality"], blurred["quality"]]
+
+
+async def test_a_category_may_refuse_named_warnings(service: Service, tmp_path: Path) -> None:
+    region = unique("考区")
+    strict = await make_category(service, tmp_path, region, refuseWarnings=["BLURRY"], maxCount=2)
+    row = await make_candidate(service, region=region, site="一号考点")
+    client = await signed_in(service, row.username)
+    earlier = [await uploaded(client, strict.id, document_photo(653, "diploma"))]
+    error = await refused(
+        service, client, row.id, strict.id, document_photo(654, "diploma", blur=5), "POOR_QUALITY", earlier
+    )
+    assert "模糊" in error["message"] and strict.name in error["message"]
+    assert error["field"] == "file"
     await client.aclose()
 
 

@@ -43,6 +43,17 @@ def test_served_schema_keeps_the_contract(tmp_path: Path) -> None:
 
 
 @needs_contract
+def test_served_schema_keeps_the_additions(tmp_path: Path) -> None:
+    """Claims, picture quality, look-alikes, queue position and the access log, exactly as written."""
+    served = tmp_path / "served.graphql"
+    served.write_text(export_sdl(), encoding="utf-8")
+    for sdl in (served, REPO / "schema" / "schema.graphql"):
+        checked = run_check(sdl, "--with-additions")
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert "0 breaking change(s)" in checked.stdout
+
+
+@needs_contract
 def test_the_check_catches_a_breaking_change(tmp_path: Path) -> None:
     """The check is not vacuous: a removed field and a retyped argument fail it."""
     sdl = export_sdl()

@@ -146,6 +146,17 @@ async def test_import_categories_with_an_example_and_defaults(migrated: Path) ->
     assert rows(migrated, RULE_SQL) == [("EDU", "山东省", "*", "*", 0), ("ID", "*", "*", "*", 1)]
 
 
+async def test_import_categories_with_refused_warnings(migrated: Path) -> None:
+    path = categories_file(
+        migrated,
+        categories=[{"code": "EDU", "name": "学历证明", "refuseWarnings": ["GLARE", "BLURRY", "GLARE"]}],
+        requirements=[],
+    )
+    assert (await acli(migrated, "import-categories", str(path))).returncode == 0
+    (stored,) = rows(migrated, "SELECT refuse_warnings FROM material_category WHERE code = 'EDU'")
+    assert json.loads(stored[0]) == ["BLURRY", "GLARE"]  # once each, in the enum's order
+
+
 async def test_import_categories_is_idempotent(migrated: Path) -> None:
     path = categories_file(migrated)
     assert (await acli(migrated, "import-categories", str(path))).returncode == 0
@@ -178,9 +189,11 @@ BAD_CATEGORY_FILES = pytest.mark.parametrize(
         ({"categories": [{"code": "ID", "name": "身份证明改名"}],
           "requirements": [{"category": "NOPE"}]}, "未知的材料类别"),
         ({"categories": [{"code": "ID", "name": "改名"}, {"code": "ID", "name": "重复"}]}, "重复"),
+        ({"categories": [{"code": "ID", "name": "改名", "refuseWarnings": ["FUZZY"]}]}, "refuseWarnings"),
+        ({"categories": [{"code": "ID", "name": "改名", "refuseWarnings": "BLURRY"}]}, "refuseWarnings"),
     ],
     ids=["not-an-integer", "empty-name", "missing-example", "gif-example", "bad-format",
-         "unknown-category", "duplicate-code"],
+         "unknown-category", "duplicate-code", "unknown-warning", "warnings-not-a-list"],
 )
 
 

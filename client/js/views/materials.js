@@ -5,6 +5,7 @@ import { confirmDialog, previewDialog, viewPicture } from "../dialogs.js";
 import { errorList, fill, h } from "../dom.js";
 import * as op from "../operations.js";
 import { kb, PictureProblem, preparePicture } from "../picture.js";
+import { loadChecks, warningWords } from "../quality.js";
 import {
   attempt, clearCard, endUpload, on, refresh, reportErrors, setCardErrors, setCardNotice,
   startUpload, state, uploadProgress,
@@ -22,7 +23,14 @@ export function render() {
     fill(box, h("p", { class: "card empty" }, "完善个人信息后即可上传材料。"));
     return;
   }
-  fill(box, h("h2", { class: "section-title" }, "上传材料"), ...me.materials.map(materialCard));
+  loadChecks(); // ready before the first picture is chosen
+  fill(box,
+    h("h2", { class: "section-title" }, "上传材料"),
+    // The official guide's notices, word for word.
+    h("div", { class: "card notices" },
+      h("p", {}, "提示：考生所上传材料照片需保证信息真实、准确、完整、有效。如有虚假材料，将按照《医师资格考试违纪违规规定》相关条款进行处理。"),
+      h("p", {}, "注意：带有*号的为必须上传的项目。")),
+    ...me.materials.map(materialCard));
 }
 
 /** The running upload's bar and words change in place: a new card would lose the cancel button's focus. */
@@ -124,6 +132,11 @@ function pictureTile(material, picture, index) {
   needsReplacement
     ? h("p", { class: "verdict-note" }, `需重新上传${picture.verdictNote ? `：${picture.verdictNote}` : ""}`)
     : null,
+  // What the service measured: advice to retake only while the picture may still be replaced.
+  picture.quality.warnings.length
+    ? h("p", { class: "quality-warning", dataset: { warnings: picture.quality.warnings.join(" ") } },
+      warningWords(picture.quality.warnings, picture.locked ? "。" : "，建议重新拍摄。"))
+    : null,
   );
 }
 
@@ -144,7 +157,10 @@ async function choose(material, file) {
     setCardErrors(category.id, [error.message]);
     return;
   }
-  if (await previewDialog(prepared, category)) await send(category, prepared);
+  const choice = await previewDialog(prepared, category);
+  if (choice === "send") await send(category, prepared);
+  // 重新选择: the file chooser again, while the click still counts as the person's own.
+  else if (choice === "again") document.querySelector(`[data-category-id="${category.id}"] .file-input`)?.click();
 }
 
 async function send(category, prepared) {

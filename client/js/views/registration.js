@@ -6,9 +6,30 @@ import { confirmDialog } from "../dialogs.js";
 import { fill, h } from "../dom.js";
 import * as op from "../operations.js";
 import {
-  attempt, clearProblems, editProfile, loaded, on, reportErrors, setNotice, signOut, state,
+  attempt, clearProblems, editProfile, loaded, on, queuePositionRead, reportErrors, setNotice,
+  signOut, state,
 } from "../store.js";
-import { formatTime, lockWords, STATUS_WORDS } from "../words.js";
+import { formatTime, lockWords, queueWords, STATUS_WORDS } from "../words.js";
+
+// While SUBMITTED the queue position is read again once a minute, never more often.
+const QUEUE_REFRESH_MS = 60 * 1000;
+let queueTimer = null;
+
+function keepQueuePositionFresh() {
+  const waiting = state.me && state.me.status === "SUBMITTED";
+  if (waiting && queueTimer === null) {
+    queueTimer = setInterval(async () => {
+      try {
+        queuePositionRead((await graphql(op.QUEUE_POSITION)).me);
+      } catch {
+        // The next minute tries again; a lost connection shows through the live socket.
+      }
+    }, QUEUE_REFRESH_MS);
+  } else if (!waiting && queueTimer !== null) {
+    clearInterval(queueTimer);
+    queueTimer = null;
+  }
+}
 
 const account = document.getElementById("account");
 
@@ -83,6 +104,9 @@ export function render() {
       ]),
     ),
     h("p", { class: `lock-line ${me.status.toLowerCase()}`, id: "lock-line" }, lockLine(me)),
+    me.status === "SUBMITTED" && me.queuePosition
+      ? h("p", { class: "queue-position", id: "queue-position", role: "status" }, queueWords(me.queuePosition))
+      : null,
     me.profileComplete
       ? h("p", { class: "profile-line" },
         h("span", {}, `手机号码：${me.phone}`),
@@ -96,6 +120,9 @@ export function render() {
 }
 
 on("standing", render);
+on("standing", keepQueuePositionFresh);
+on("page", keepQueuePositionFresh);
+on("signedOut", keepQueuePositionFresh);
 on("notice", renderNotice);
 
 async function submit() {
