@@ -1,7 +1,9 @@
 // Words and formats the workbench shows; status words and Beijing time come from the candidate
 // page's own module, so both sides of the service say the same thing.
 
-export { formatTime, MESSAGE_KIND_WORDS, STATUS_WORDS } from "/js/words.js";
+import { QUALITY_WARNING_WORDS } from "/js/words.js";
+
+export { formatTime, MESSAGE_KIND_WORDS, QUALITY_WARNING_WORDS, STATUS_WORDS } from "/js/words.js";
 
 export const VERDICT_WORDS = { PENDING: "未判定", ACCEPTED: "合格", NEEDS_REPLACEMENT: "需更换" };
 
@@ -40,4 +42,31 @@ export function claimWords(claim, now = Date.now()) {
 
 export function liveClaim(claim, now = Date.now()) {
   return claim && new Date(claim.expiresAt).getTime() > now ? claim : null;
+}
+
+/** The measure behind each warning, as measured at upload: 「清晰度 812」. */
+const MEASURE_OF_WARNING = {
+  BLURRY: (q) => `清晰度 ${Math.round(q.sharpness)}（越高越清晰）`,
+  TOO_DARK: (q) => `亮度 ${Math.round(q.brightness)}（0–255）`,
+  OVEREXPOSED: (q) => `亮度 ${Math.round(q.brightness)}（0–255）`,
+  GLARE: (q) => `反光面积 ${(q.glare * 100).toFixed(1)}%`,
+};
+
+/** A warning badge's words and what it rests on: { text: "模糊", detail: "上传时测得：清晰度 812（越高越清晰）…" }. */
+export function qualityWarningWords(warning, quality) {
+  const measures = [
+    `清晰度 ${Math.round(quality.sharpness)}`,
+    `亮度 ${Math.round(quality.brightness)}`,
+    `反光面积 ${(quality.glare * 100).toFixed(1)}%`,
+  ].join("，");
+  const own = MEASURE_OF_WARNING[warning];
+  return {
+    text: QUALITY_WARNING_WORDS[warning] || warning,
+    detail: `${own ? `${own(quality)}。` : ""}上传时测得：${measures}。`,
+  };
+}
+
+/** How far apart two look-alike pictures are: 「差异 2/64」, bits of their 64-bit perceptual hashes. */
+export function distanceWords(distance) {
+  return `差异 ${distance}/64`;
 }
