@@ -74,7 +74,15 @@ export const PICTURE_NOTES = [
 /** A note on the caption line: words, or a button that shows its details below the facts. */
 function Note({ note, noteId, opened, onToggle }) {
   const className = `wb-note wb-note-${note.tone}`;
-  if (!note.details) return h("span", { className, title: note.title, "data-note": note.key }, note.text);
+  if (!note.details) {
+    // The title shows on hover; the same words are read out to those who cannot hover.
+    return h(
+      "span",
+      { className, title: note.title, "data-note": note.key },
+      note.text,
+      note.title ? h("span", { className: "wb-sr" }, `（${note.title}）`) : null,
+    );
+  }
   return h(
     "button",
     {
