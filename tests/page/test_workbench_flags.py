@@ -25,7 +25,7 @@ from tests.page.test_workbench import PANEL, pictures_painted, signed_in_workben
 
 _seeds = iter(range(7301, 7390))
 # The badge's title: the measure behind the warning, then all three as measured at upload.
-MEASURED_BLUR = re.compile(r"^清晰度 \d+（越高越清晰）。上传时测得：清晰度 \d+，亮度 \d+，反光面积 \d+\.\d%。$")
+MEASURED_BLUR = re.compile(r"^清晰度 \d+（越高越清晰），亮度 \d+（0–255），反光面积 \d+\.\d%，上传时测得。$")
 
 
 def own_photo(kind: str = "id_card") -> bytes:
@@ -100,7 +100,7 @@ async def test_quality_warnings_and_lookalikes_on_the_cards_within_scope(
     await expect(badge).to_have_count(1)
     await expect(badge).to_have_attribute("title", MEASURED_BLUR)
     # Seen: the word alone; read out: the word and the measures (for those who cannot hover).
-    await expect(badge).to_have_text(re.compile(r"^模糊（清晰度 \d+"))
+    await expect(badge).to_have_text(re.compile(r"^模糊：清晰度 \d+"))
     hidden = await badge.locator(".wb-sr").bounding_box()
     assert hidden is not None and hidden["width"] <= 1 and hidden["height"] <= 1
     sharp = picture_card(page, "身份证明 第 2 张")
@@ -125,6 +125,14 @@ async def test_quality_warnings_and_lookalikes_on_the_cards_within_scope(
     await expect(panel).not_to_contain_text(shared.other_site.row.name)
     await expect(panel).not_to_contain_text(shared.other_site.row.admission_no)
     await screenshot(page, "workbench_quality_and_lookalikes", include=PANEL)
+
+    # Large, the same warnings are spelt out under the picture.
+    await blurred.get_by_role("button", name="查看大图：身份证明 第 1 张").click()
+    viewer = page.get_by_role("dialog", name="身份证明 第 1 张（1 / 4）")
+    await expect(viewer.locator(".wb-viewer-warning")).to_have_text(re.compile(r"^模糊：清晰度 \d+"))
+    await screenshot(page, "workbench_viewer_quality", include=PANEL)
+    await page.keyboard.press("Escape")
+    await expect(viewer).to_have_count(0)
 
     # The keys stay as they were: all fine takes A, P, Enter after N, flags or not.
     for key in ("a", "p", "Enter"):

@@ -80,7 +80,7 @@ function Note({ note, noteId, opened, onToggle }) {
       "span",
       { className, title: note.title, "data-note": note.key },
       note.text,
-      note.title ? h("span", { className: "wb-sr" }, `（${note.title}）`) : null,
+      note.title ? h("span", { className: "wb-sr" }, `：${note.title}`) : null,
     );
   }
   return h(

@@ -44,25 +44,24 @@ export function liveClaim(claim, now = Date.now()) {
   return claim && new Date(claim.expiresAt).getTime() > now ? claim : null;
 }
 
-/** The measure behind each warning, as measured at upload: 「清晰度 812」. */
-const MEASURE_OF_WARNING = {
-  BLURRY: (q) => `清晰度 ${Math.round(q.sharpness)}（越高越清晰）`,
-  TOO_DARK: (q) => `亮度 ${Math.round(q.brightness)}（0–255）`,
-  OVEREXPOSED: (q) => `亮度 ${Math.round(q.brightness)}（0–255）`,
-  GLARE: (q) => `反光面积 ${(q.glare * 100).toFixed(1)}%`,
+/** The three measures taken at upload, in words, each with what its number means. */
+const MEASURES = {
+  sharpness: (q) => `清晰度 ${Math.round(q.sharpness)}（越高越清晰）`,
+  brightness: (q) => `亮度 ${Math.round(q.brightness)}（0–255）`,
+  glare: (q) => `反光面积 ${(q.glare * 100).toFixed(1)}%`,
 };
+const MEASURE_OF_WARNING = { BLURRY: "sharpness", TOO_DARK: "brightness", OVEREXPOSED: "brightness", GLARE: "glare" };
 
-/** A warning badge's words and what it rests on: { text: "模糊", detail: "上传时测得：清晰度 812（越高越清晰）…" }. */
+/**
+ * A warning badge's words and what it rests on, the warning's own measure first:
+ * { text: "模糊", detail: "清晰度 212（越高越清晰），亮度 157（0–255），反光面积 0.0%，上传时测得。" }.
+ */
 export function qualityWarningWords(warning, quality) {
-  const measures = [
-    `清晰度 ${Math.round(quality.sharpness)}`,
-    `亮度 ${Math.round(quality.brightness)}`,
-    `反光面积 ${(quality.glare * 100).toFixed(1)}%`,
-  ].join("，");
   const own = MEASURE_OF_WARNING[warning];
+  const order = [own, ...Object.keys(MEASURES).filter((m) => m !== own)].filter(Boolean);
   return {
     text: QUALITY_WARNING_WORDS[warning] || warning,
-    detail: `${own ? `${own(quality)}。` : ""}上传时测得：${measures}。`,
+    detail: `${order.map((m) => MEASURES[m](quality)).join("，")}，上传时测得。`,
   };
 }
 
