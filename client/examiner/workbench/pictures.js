@@ -19,10 +19,10 @@ function LookalikeList({ picture }) {
           h(
             "ul",
             { className: "wb-lookalikes" },
-            picture.lookalikes.map((other) =>
+            picture.lookalikes.map((other, index) =>
               h(
                 "li",
-                { key: `${other.candidateId}-${other.categoryName}-${other.distance}` },
+                { key: `${other.candidateId}-${index}` },
                 h("strong", null, other.candidateName),
                 ` · 准考证号 ${other.admissionNo} · ${other.categoryName} · ${distanceWords(other.distance)}`,
               ),
@@ -64,7 +64,7 @@ export const PICTURE_NOTES = [
             key: "lookalikes",
             text: `相似照片 ${picture.lookalikeCount}`,
             tone: "warning",
-            title: "与其他考生的照片相似：同一张证件照片被两人使用是造假的迹象",
+            title: "与其他考生的照片相似：同一张证件照片出现在两人的材料中，可能是冒用",
             details: h(LookalikeList, { picture }),
           },
         ]
