@@ -2,7 +2,7 @@
 // about to be sent, and the same rule, with the thresholds the service publishes. The service
 // measures again on what arrives; this only lets the candidate retake a photo before sending it.
 
-const WORDS = { BLURRY: "模糊", TOO_DARK: "过暗", OVEREXPOSED: "过亮", GLARE: "有反光" };
+import { QUALITY_WARNING_WORDS as WORDS } from "./words.js";
 
 // A slow line must not hold the preview up: without the thresholds in time, the page skips its
 // own check (the service still measures what arrives).

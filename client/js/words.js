@@ -16,6 +16,9 @@ export const MESSAGE_KIND_WORDS = {
   REJECTED: "审核不通过",
 };
 
+/** What a picture's quality warning (QualityWarning) is called, on the page and in the workbench. */
+export const QUALITY_WARNING_WORDS = { BLURRY: "模糊", TOO_DARK: "过暗", OVEREXPOSED: "过亮", GLARE: "有反光" };
+
 export function lockWords(locked) {
   return locked ? "已锁定" : "未锁定";
 }

@@ -82,6 +82,19 @@ function History({ entries, pictures }) {
   );
 }
 
+/** The header's flag: which pictures look like other candidates' (each card lists them). */
+function LookalikeSummary({ pictures }) {
+  const flagged = pictures.filter((p) => p.lookalikeCount > 0);
+  if (!flagged.length) return null;
+  const total = flagged.reduce((sum, p) => sum + p.lookalikeCount, 0);
+  return h(
+    "p",
+    { className: "wb-flag" },
+    h("strong", null, "相似照片"),
+    `${flagged.map((p) => p.label).join("、")}与其他考生的 ${total} 张照片相似，请核对是否冒用（见图片下方「相似照片」）。`,
+  );
+}
+
 function Changes({ changes }) {
   if (!changes) return null;
   return h(
@@ -344,6 +357,7 @@ export function CandidateView({ api, id, claimFirst, initial, reasons, live, now
         candidate.replyDeadline ? h(Detail, { label: "回复期限" }, formatTime(candidate.replyDeadline)) : null,
         h(Detail, { label: "认领" }, h("span", { className: claim && !claim.mine ? "wb-claim-other" : "wb-claim" }, claimText)),
       ),
+      h(LookalikeSummary, { pictures }),
       h(
         "div",
         { className: "wb-row wb-decisions", role: "toolbar", "aria-label": "审核操作" },

@@ -7,11 +7,12 @@ const CLAIM = "claim { examinerName mine claimedAt expiresAt }";
 const QUEUE_ROW = `id name admissionNo region site status submittedAt replyDeadline ${CLAIM}`;
 
 /**
- * What a picture card shows. Another field a card should show (a quality warning, a look-alike
- * count) is added here and read in pictures.js `PICTURE_NOTES`.
+ * What a picture card shows. Another field a card should show is added here and read in
+ * pictures.js `PICTURE_NOTES` (as the quality warnings and the look-alikes are).
  */
-export const PICTURE_FIELDS =
-  "id url byteSize width height uploadedAt contentType verdict verdictNote verdictReasons { code label }";
+export const PICTURE_FIELDS = `id url byteSize width height uploadedAt contentType verdict verdictNote verdictReasons { code label }
+      quality { sharpness brightness glare warnings }
+      lookalikeCount lookalikes { candidateId admissionNo candidateName categoryName distance }`;
 
 export const LOGIN = `mutation Login($username: String!, $password: String!) {
   login(username: $username, password: $password) { token role expiresAt ${ERRORS} }

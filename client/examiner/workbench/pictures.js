@@ -1,20 +1,103 @@
 // Every picture of the candidate on screen at once, as large as the panel allows, in category
 // order; per picture its facts, 「合格」 / 「需更换」 with reasons and a note.
 
-import { byteWords, formatTime, VERDICT_WORDS } from "./words.js";
+import { byteWords, distanceWords, formatTime, qualityWarningWords, VERDICT_WORDS } from "./words.js";
 
 const { createElement: h, useEffect, useLayoutEffect, useRef, useState } = React;
 
+/** Other candidates' pictures like this one: those in the examiner's scope, and how many are not. */
+function LookalikeList({ picture }) {
+  const hidden = picture.lookalikeCount - picture.lookalikes.length;
+  return h(
+    React.Fragment,
+    null,
+    picture.lookalikes.length
+      ? h(
+          React.Fragment,
+          null,
+          h("p", null, "其他考生上传过相似的照片（差异越小越相似，0 即同一张照片）："),
+          h(
+            "ul",
+            { className: "wb-lookalikes" },
+            picture.lookalikes.map((other, index) =>
+              h(
+                "li",
+                { key: `${other.candidateId}-${index}` },
+                h("strong", null, other.candidateName),
+                ` · 准考证号 ${other.admissionNo} · ${other.categoryName} · ${distanceWords(other.distance)}`,
+              ),
+            ),
+          ),
+        )
+      : null,
+    hidden > 0
+      ? h(
+          "p",
+          null,
+          picture.lookalikes.length
+            ? `另有 ${hidden} 张在您的审核范围之外，不显示考生。`
+            : `${hidden} 张相似照片都在您的审核范围之外，不显示考生。`,
+        )
+      : null,
+  );
+}
+
 /**
- * Notes under a picture, each (picture, context) => [{ key, text, tone }]. Quality warnings and
- * look-alike flags join this list (with their fields in operations.js PICTURE_FIELDS).
+ * Notes under a picture, each (picture, context) => [{ key, text, tone, title?, details? }]: a
+ * `title` says what the note rests on; a note with `details` is a button that shows them.
+ * Their fields are in operations.js PICTURE_FIELDS.
  */
 export const PICTURE_NOTES = [
   (picture, context) =>
     context.addedSinceReturn.has(picture.id)
       ? [{ key: "added", text: "退回后新上传", tone: "info" }]
       : [],
+  (picture) =>
+    picture.quality.warnings.map((warning) => {
+      const words = qualityWarningWords(warning, picture.quality);
+      return { key: `quality-${warning}`, text: words.text, tone: "warning", title: words.detail };
+    }),
+  (picture) =>
+    picture.lookalikeCount > 0
+      ? [
+          {
+            key: "lookalikes",
+            text: `相似照片 ${picture.lookalikeCount}`,
+            tone: "warning",
+            title: "与其他考生的照片相似：同一张证件照片出现在两人的材料中，可能是冒用",
+            details: h(LookalikeList, { picture }),
+          },
+        ]
+      : [],
 ];
+
+/** A note on the caption line: words, or a button that shows its details below the facts. */
+function Note({ note, noteId, opened, onToggle }) {
+  const className = `wb-note wb-note-${note.tone}`;
+  if (!note.details) {
+    // The title shows on hover; the same words are read out to those who cannot hover.
+    return h(
+      "span",
+      { className, title: note.title, "data-note": note.key },
+      note.text,
+      note.title ? h("span", { className: "wb-sr" }, `：${note.title}`) : null,
+    );
+  }
+  return h(
+    "button",
+    {
+      type: "button",
+      className: `${className} wb-note-toggle`,
+      title: note.title,
+      "data-note": note.key,
+      "aria-expanded": opened,
+      "aria-controls": opened ? noteId : undefined, // the details exist only while shown
+      onClick: onToggle,
+    },
+    note.text,
+    h("span", { "aria-hidden": "true" }, opened ? " ▴" : " ▾"),
+  );
+}
 
 /** The candidate's pictures in category order, each with its words: 「身份证明 第 1 张」. */
 export function picturesOf(candidate) {
@@ -152,6 +235,9 @@ function ReasonEditor({ picture, reasons, onSave, onCancel }) {
 
 function PictureCard({ picture, index, focused, editing, reasons, height, context, actions }) {
   const notes = PICTURE_NOTES.flatMap((note) => note(picture, context));
+  const [openedKey, setOpenedKey] = useState(null);
+  const opened = notes.find((note) => note.details && note.key === openedKey);
+  const noteId = (note) => `wb-note-${picture.id}-${note.key}`;
   const broken = context.broken.has(picture.id);
   const verdictWords = VERDICT_WORDS[picture.verdict];
   const said = [
@@ -191,9 +277,18 @@ function PictureCard({ picture, index, focused, editing, reasons, height, contex
         { className: "wb-caption" },
         h("strong", null, picture.label),
         h("span", { className: `wb-verdict wb-verdict-${picture.verdict.toLowerCase()}` }, verdictWords),
-        notes.map((note) => h("span", { key: note.key, className: `wb-note wb-note-${note.tone}` }, note.text)),
+        notes.map((note) =>
+          h(Note, {
+            key: note.key,
+            note,
+            noteId: noteId(note),
+            opened: note === opened,
+            onToggle: () => setOpenedKey(note === opened ? null : note.key),
+          }),
+        ),
       ),
       h(Facts, { picture }),
+      opened ? h("div", { className: "wb-note-details", id: noteId(opened) }, opened.details) : null,
       said ? h("p", { className: "wb-said" }, `原因：${said}`) : null,
       editing
         ? h(ReasonEditor, {

@@ -2,7 +2,7 @@
 // Everything here changes how the picture is shown; the stored bytes are never touched.
 
 import { Modal } from "./dialogs.js";
-import { byteWords, formatTime, VERDICT_WORDS } from "./words.js";
+import { byteWords, formatTime, qualityWarningWords, VERDICT_WORDS } from "./words.js";
 
 const { createElement: h, useEffect, useLayoutEffect, useRef, useState } = React;
 
@@ -165,6 +165,14 @@ export function Viewer({ pictures, index, onIndex, onClose, onBroken }) {
         h("span", null, byteWords(picture.byteSize)),
         h("span", null, `${picture.width} × ${picture.height} 像素`),
         h("span", null, `上传于 ${formatTime(picture.uploadedAt)}`),
+        // Large, the words of the card's badges say what to look for.
+        picture.quality.warnings.map((warning) => {
+          const words = qualityWarningWords(warning, picture.quality);
+          return h("span", { key: warning, className: "wb-viewer-warning" }, `${words.text}：${words.detail}`);
+        }),
+        picture.lookalikeCount > 0
+          ? h("span", { className: "wb-viewer-warning" }, `相似照片 ${picture.lookalikeCount}（见图片下方的列表）`)
+          : null,
       ),
     ),
   );
