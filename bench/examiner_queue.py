@@ -47,12 +47,30 @@ QUEUE = (
     "query($first: Int, $after: String) { reviewQueue(first: $first, after: $after) {"
     " totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id name status submittedAt site } } } }"
 )
+STATS = (
+    "query($region: String, $site: String) { reviewStats(region: $region, site: $site) {"
+    " counts { status count } oldestWaitingSubmittedAt overdueReturns medianFirstReviewSeconds reviewedCount } }"
+)
 BY_NO = "query($no: String!) { candidateByAdmissionNo(admissionNo: $no) { id name status site } }"
 COLUMNS = (
     "username", "password_hash", "name", "admission_no", "exam_category_code",
     "exam_category_name", "region", "site", "stage", "registered_at", "activated_at", "phone",
     "address", "status", "submitted_at", "returned_at", "reply_deadline", "queue_at", "updated_at",
+    "first_submitted_at", "first_review_seconds",
 )
+DECIDED = ("RETURNED", "APPROVED", "REJECTED")
+# What reviewStats reads (resolvers/queue.py), as SQL for the baseline: $1 region, $2 site.
+STATS_SQL = {
+    "site": (
+        "region = $1 AND site = $2",
+        "SELECT status, sum(n), sum(reviewed) FROM queue_count WHERE region = $1 AND site = $2 GROUP BY status",
+    ),
+    "region": (
+        "region = $1",
+        "SELECT status, sum(n), sum(reviewed) FROM queue_count WHERE region = $1 GROUP BY status",
+    ),
+    "nation": ("TRUE", "SELECT status, sum(n), sum(reviewed) FROM queue_count GROUP BY status"),
+}
 
 
 @dataclass(frozen=True)
@@ -81,12 +99,16 @@ def records(start: int, count: int, hashed: str, rng: random.Random) -> list[tup
         status = picked[offset]
         submitted = registered + timedelta(seconds=rng.randrange(3 * 86400)) if status != "DRAFT" else None
         returned = submitted + timedelta(hours=rng.randrange(1, 48)) if status == "RETURNED" and submitted else None
+        # The first decision (a return, or the decision itself), seconds after the submission.
+        first_review = float(rng.randrange(600, 48 * 3600)) if status in DECIDED else None
+        if returned is not None and submitted is not None:
+            first_review = (returned - submitted).total_seconds()
         out.append((
             f"n{i:07d}", hashed, f"考生{i}", f"N{i:09d}", "110", "临床执业医师",
             site_region(site_index), SITES[site_index], "报名", registered, registered,
             f"138{i % 100000000:08d}", "某省某市某路 1 号", status, submitted, returned,
             returned + timedelta(hours=24) if returned else None, submitted or registered,
-            submitted or registered,
+            submitted or registered, submitted, first_review,
         ))
     return out
 
@@ -97,12 +119,24 @@ async def fill(url: str, params: QueueParams) -> float:
     rng = random.Random(2026)
     conn = await asyncpg.connect(url)
     try:
+        # The counting triggers (migration 0007) are off while COPY loads, and the counts are
+        # then made in one GROUP BY, as the migration's backfill does.
+        await conn.execute("ALTER TABLE candidate DISABLE TRIGGER USER")
         for start in range(0, params.candidates, params.chunk):
             rows = records(start, min(params.chunk, params.candidates - start), hashed, rng)
             await conn.copy_records_to_table("candidate", records=rows, columns=COLUMNS)
+        async with conn.transaction():
+            await conn.execute("LOCK TABLE candidate IN SHARE ROW EXCLUSIVE MODE")
+            await conn.execute("ALTER TABLE candidate ENABLE TRIGGER USER")
+            await conn.execute("DELETE FROM queue_count")
+            await conn.execute(
+                "INSERT INTO queue_count (region, site, status, n, reviewed) SELECT region, site,"
+                " status, count(*), count(first_review_seconds) FROM candidate GROUP BY 1, 2, 3"
+            )
         # As autovacuum leaves a table loaded long ago: statistics, and a visibility map that
         # lets counts use index-only scans.
         await conn.execute("VACUUM (ANALYZE) candidate")
+        await conn.execute("VACUUM (ANALYZE) queue_count")
     finally:
         await conn.close()
     return time.perf_counter() - started
@@ -117,19 +151,23 @@ async def tortoise_sql(folder: Path, url: str, site: str, region: str, moment: d
                        pk: int, admission_no: str, page: int) -> dict[str, list[str]]:
     """The SQL Tortoise sends for each measured query, with parameters inlined."""
     from tortoise.expressions import Q
+    from tortoise.functions import Sum
 
-    from models import Candidate
+    from models import Candidate, QueueCount
     from models.enums import ReviewStatus
     async with orm(folder, url):
         site_q = Candidate.filter(Q(region=region) & Q(site=site), status__in=[ReviewStatus.SUBMITTED])
         national = Candidate.filter(Q(), status__in=[ReviewStatus.SUBMITTED])
+        # totalCount: the triggers' counts (resolvers/queue.py _counted), not a COUNT.
+        site_n = QueueCount.filter(Q(region=region) & Q(site=site), status__in=[ReviewStatus.SUBMITTED])
+        national_n = QueueCount.filter(Q(), status__in=[ReviewStatus.SUBMITTED])
         return {
             "site queue, first 20": [
-                site_q.count().sql(params_inline=True),
+                site_n.annotate(total=Sum("n")).first().values("total").sql(params_inline=True),
                 site_q.order_by("queue_at", "id").limit(21).sql(params_inline=True),
             ],
             f"national queue, page {page}": [
-                national.count().sql(params_inline=True),
+                national_n.annotate(total=Sum("n")).first().values("total").sql(params_inline=True),
                 national.filter(Q(queue_at__gte=moment), Q(queue_at__gt=moment) | Q(queue_at=moment, id__gt=pk))
                 .order_by("queue_at", "id").limit(21).sql(params_inline=True),
             ],
@@ -190,6 +228,7 @@ async def run(params: QueueParams, pg_reason: str | None) -> dict[str, Any]:
             site, region = SITES[site_index], site_region(site_index)
             examiner = await seed_staff(folder, database_url=url, region=region, site=site)
             admin = await seed_staff(folder, database_url=url, role="ADMIN", region="*")
+            regional = await seed_staff(folder, database_url=url, role="ADMIN", region=region)
             conn = await asyncpg.connect(url)
             try:
                 mix = dict(await conn.fetch("SELECT status, count(*) FROM candidate GROUP BY status"))
@@ -240,6 +279,34 @@ async def run(params: QueueParams, pg_reason: str | None) -> dict[str, Any]:
                                     statement = statement.replace(numbers[0], numbers[k % len(numbers)])
                                 await conn.fetch(statement)
 
+                    async def stats_sql(scope: str) -> None:
+                        where, counts_sql = STATS_SQL[scope]
+                        args = [region, site][: counts_sql.count("$")]
+                        async with pool.acquire() as conn:
+                            rows = await conn.fetch(counts_sql, *args)
+                            reviewed = sum(r[2] for r in rows)
+                            await conn.fetch(
+                                f"SELECT queue_at FROM candidate WHERE {where} AND status = 'SUBMITTED'"
+                                " ORDER BY queue_at, id LIMIT 1", *args)
+                            await conn.fetchval(
+                                f"SELECT count(*) FROM candidate WHERE {where} AND status = 'RETURNED'"
+                                " AND reply_deadline < now()", *args)
+                            if reviewed:
+                                await conn.fetch(
+                                    f"SELECT first_review_seconds FROM candidate WHERE {where} AND"
+                                    " first_review_seconds IS NOT NULL ORDER BY first_review_seconds"
+                                    f" OFFSET {(reviewed - 1) // 2} LIMIT {1 if reviewed % 2 else 2}",
+                                    *args)
+
+                    stats_calls = {
+                        "site": lambda k: gql(examiner.token, STATS, {}),
+                        "region": lambda k: gql(regional.token, STATS, {}),
+                        "nation": lambda k: gql(admin.token, STATS, {}),
+                    }
+                    for scope, call in stats_calls.items():
+                        stats = (await call(0))["reviewStats"]
+                        checks[f"stats_{scope}_reviewed"] = stats["reviewedCount"]
+                        checks[f"stats_{scope}_median"] = stats["medianFirstReviewSeconds"]
                     cases = [
                         ("site queue, first 20", lambda k: gql(examiner.token, QUEUE, {"first": 20})),
                         (f"national queue, page {params.page}",
@@ -247,11 +314,18 @@ async def run(params: QueueParams, pg_reason: str | None) -> dict[str, Any]:
                         ("candidateByAdmissionNo",
                          lambda k: gql(examiner.token, BY_NO, {"no": numbers[k % len(numbers)]})),
                     ]
+                    cases += [(f"reviewStats, {scope}", call) for scope, call in stats_calls.items()]
                     for name, call in cases:
                         svc_p50, svc_p99 = await timed_rounds(params, call)
-                        base_p50, base_p99 = await timed_rounds(
-                            params, lambda k, name=name: sql(name, k)
-                        )
+                        if name.startswith("reviewStats, "):
+                            scope = name.removeprefix("reviewStats, ")
+                            base_p50, base_p99 = await timed_rounds(
+                                params, lambda k, scope=scope: stats_sql(scope)
+                            )
+                        else:
+                            base_p50, base_p99 = await timed_rounds(
+                                params, lambda k, name=name: sql(name, k)
+                            )
                         rows.append({
                             "query": name, "service_p50": svc_p50, "service_p99": svc_p99,
                             "sql_p50": base_p50, "sql_p99": base_p99,

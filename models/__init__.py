@@ -4,6 +4,7 @@
 # ";": keep semicolons out of them.
 
 from models.accounts import Candidate, LoginFailure, Session, StaffUser
+from models.counts import QueueCount
 from models.materials import (
     Attachment,
     LookalikePair,
@@ -32,6 +33,7 @@ __models__ = [
     RegionPolicy,
     PictureAccess,
     RetentionPurge,
+    QueueCount,
     PictureFingerprint,
     LookalikePair,
 ]
@@ -47,6 +49,7 @@ __all__ = [
     "OutboxMessage",
     "PictureAccess",
     "PictureFingerprint",
+    "QueueCount",
     "RegionPolicy",
     "RequirementRule",
     "RetentionPurge",

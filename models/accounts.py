@@ -37,6 +37,10 @@ class Candidate(Model):
     )
     claimed_at = fields.DatetimeField(null=True)
     claim_expires_at = fields.DatetimeField(null=True)
+    # For the review statistics: the first submission (never moved by a resubmission) and the
+    # seconds from it to the first decision, set once at that decision.
+    first_submitted_at = fields.DatetimeField(null=True)
+    first_review_seconds = fields.FloatField(null=True)
 
     claim_staff_id: int | None
     updated_at = fields.DatetimeField(auto_now=True)
@@ -48,6 +52,12 @@ class Candidate(Model):
             ("region", "site", "status", "queue_at", "id"),
             ("region", "status", "queue_at", "id"),
             ("status", "queue_at", "id"),
+            # Medians of the first review as index ranges: per site, per region, nationwide.
+            ("region", "site", "first_review_seconds"),
+            ("region", "first_review_seconds"),
+            ("first_review_seconds",),
+            # Live claims (the monitoring gauge): the few unexpired ones, not every waiting row.
+            ("claim_expires_at",),
         )
 
     @property

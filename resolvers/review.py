@@ -76,6 +76,8 @@ async def _decide(
         now = utcnow()
         locked.status = to_status
         end_claim(locked)
+        if locked.first_review_seconds is None and locked.first_submitted_at is not None:
+            locked.first_review_seconds = (now - locked.first_submitted_at).total_seconds()
         if to_status == ReviewStatus.RETURNED:
             locked.returned_at = now
             hours = await reply_hours_for(locked.region, ctx.services.settings)

@@ -72,6 +72,7 @@ async def submit_for_review(ctx: Context) -> Candidate:
         previous = locked.status
         locked.status = ReviewStatus.SUBMITTED
         locked.submitted_at = now
+        locked.first_submitted_at = locked.first_submitted_at or now
         locked.queue_at = now
         locked.unlocked_category_ids = None
         locked.reply_deadline = None

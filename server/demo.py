@@ -157,6 +157,7 @@ async def submit_demo_candidate(store: PictureStore, candidate: Candidate, tz: Z
             )
         now = utcnow()
         locked.status, locked.submitted_at, locked.queue_at = ReviewStatus.SUBMITTED, now, now
+        locked.first_submitted_at = locked.first_submitted_at or now
         locked.activated_at = locked.activated_at or now
         await locked.save()
         await post_message(locked, MessageKind.SYSTEM, f"{local_text(now, tz)} 上报完成，内容已锁定。", at=now)

@@ -31,6 +31,7 @@ from storage.base import ObjectMissing
 from tests.helpers import operations as op
 from tests.helpers.accounts import signed_in
 from tests.helpers.client import FilePart, GraphQLClient
+from tests.helpers.counts import grouped_counts, kept_counts
 from tests.helpers.factories import make_candidate, make_staff, unique
 from tests.helpers.pictures import small_jpeg
 from tests.helpers.raw import Tally
@@ -113,11 +114,12 @@ def machine_for(world: World) -> type[RuleBasedStateMachine]:
             self.models: list[Model] = []
             self.clients: list[GraphQLClient] = []
             self.examiner: GraphQLClient
+            self.region = unique("区")
             world.run(self._start())
             world.tally.add("examples")
 
         async def _start(self) -> None:
-            region = unique("区")
+            region = self.region
             for complete in (True, False):
                 row = await make_candidate(world.service, region=region, site="甲", profile=complete)
                 self.models.append(Model(row.id, complete))
@@ -316,6 +318,16 @@ def machine_for(world: World) -> type[RuleBasedStateMachine]:
             for who, model in enumerate(self.models):
                 await self._check_rows(model)
                 await self._check_views(who, model)
+            # The triggers' counts are exactly a GROUP BY of the example's candidates.
+            with world.service.db():
+                kept = await kept_counts(self.region)
+                assert kept == await grouped_counts(self.region), kept
+            statuses: dict[tuple[str, str], tuple[int, int]] = {}
+            for model in self.models:
+                n, reviewed = statuses.get(("甲", model.status), (0, 0))
+                decided = any(a != AuditAction.SUBMIT for a in model.transitions)
+                statuses[("甲", model.status)] = (n + 1, reviewed + int(decided))
+            assert kept == statuses, (kept, statuses)
 
         async def _check_rows(self, model: Model) -> None:
             store = world.service.services.store
