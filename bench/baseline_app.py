@@ -3,6 +3,8 @@
 - POST /upload: the same multipart body the service gets; the file is checked and thumbnailed
   by the service's own `inspect_picture` (in a worker thread, as the service does) and both
   files are written by the service's own `LocalStore` (fsync + rename + folder fsync).
+- POST /upload-min: the floor under any upload: the same body parsed, the JPEG decoded at 1/8
+  scale (the least a check can decode) and the file written once, fsynced.
 - WS /ws?c=<candidate id>: a socket per candidate; POST /push {"candidate_id", "message_id"}
   sends that candidate's socket the same JSON frame the service's subscription sends.
   With BENCH_BROKER_URL (redis://…) pushes go through Redis pub/sub so several workers share them.
@@ -14,12 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import os
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+from PIL import Image
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -54,6 +58,26 @@ async def upload(request: Request) -> Response:
     await STORE.put(f"pictures/{name}.jpg", data)
     await STORE.put(f"thumbnails/{name}.jpg", picture.thumbnail)
     return JSONResponse({"id": str(name), "sha256": picture.sha256})
+
+
+def _decode_eighth(data: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(data)) as image:
+        size = image.size
+        image.draft("RGB", (size[0] // 8, size[1] // 8))
+        image.load()
+        return size
+
+
+async def upload_min(request: Request) -> Response:
+    form = await request.form()
+    part = form.get("0")
+    if part is None or isinstance(part, str):
+        return JSONResponse({"error": "no file"}, status_code=400)
+    data = await part.read()
+    await asyncio.to_thread(_decode_eighth, data)
+    name = uuid.uuid4()
+    await STORE.put(f"pictures/{name}.jpg", data)
+    return JSONResponse({"id": str(name), "sha256": "-"})
 
 
 def _frame(event: dict[str, Any]) -> str:
@@ -140,6 +164,7 @@ app = Starlette(
     routes=[
         Route("/healthz", health),
         Route("/upload", upload, methods=["POST"]),
+        Route("/upload-min", upload_min, methods=["POST"]),
         Route("/push", push, methods=["POST"]),
         WebSocketRoute("/ws", sockets),
     ],

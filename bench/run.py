@@ -51,7 +51,7 @@ def params_for(quick: bool) -> dict[str, Any]:
         return {
             "start": startup.StartParams(repeats=2),
             "upload": upload.UploadParams(concurrencies=(16,), workers=(1,), repeats=1,
-                                          seconds=3, candidates_per_run=150),
+                                          seconds=3, candidates_per_run=150, pictures=72),
             "live": live.LiveParams(sizes=(200,), rounds=2, returns_per_round=20),
             "queue": examiner_queue.QueueParams(candidates=50_000, rounds=2, requests_per_round=10,
                                        page=100),

@@ -21,11 +21,11 @@ from bench.common import (
     ROOT,
     Figure,
     category_ids,
+    distinct_jpegs,
     log,
     migrate_and_demo,
     pg_database,
     ratio,
-    realistic_jpegs,
     seed_candidates,
     spawn_baseline,
     spawn_service,
@@ -51,7 +51,7 @@ class UploadParams:
     repeats: int = 3
     seconds: float = 4.0
     warmup_seconds: float = 2
-    pictures: int = 8
+    pictures: int = 288
     candidates_per_run: int = 300
 
 
@@ -159,15 +159,18 @@ async def _one_setup(
             folder, "baseline", [multipart(None, p) for p in pictures],
             [("-", i) for i in range(len(pictures))],
         )
+        seen = 0
         blocks = []
         for run_no in range(runs):
             share = accounts[run_no * params.candidates_per_run : (run_no + 1) * params.candidates_per_run]
-            # Category varies slowest, so one candidate's uploads are far apart in time.
+            # Category varies slowest, so one candidate's uploads are far apart in time; the
+            # pictures go round, each run starting where the last one stopped.
             requests = [
-                (account.token, c * len(pictures) + (i % len(pictures)))
+                (account.token, c * len(pictures) + (seen + i) % len(pictures))
                 for c in range(len(codes))
                 for i, account in enumerate(share)
             ]
+            seen += len(share)
             blocks.append(write_plan(folder, f"service{run_no}", bodies, requests))
 
         service = spawn_service(folder, workers, database_url=database_url)
@@ -178,13 +181,15 @@ async def _one_setup(
         log(f"upload: {database}, {workers} worker(s): warm-up")
         wrk(service_url, blocks[0], 16, params.warmup_seconds, '"sha256"', "/graphql")
         wrk(baseline_url, baseline_plan, 16, params.warmup_seconds, '"sha256"', "/upload")
+        wrk(baseline_url, baseline_plan, 16, params.warmup_seconds, '"sha256"', "/upload-min")
         block = 1
         for concurrency in params.concurrencies:
-            svc, base = Cell.empty(), Cell.empty()
+            svc, base, floor = Cell.empty(), Cell.empty(), Cell.empty()
             first_failure = ""
             for repeat in range(params.repeats):
-                # Alternate which goes first, so drift in the machine's load hits both alike.
-                order = ("service", "baseline") if repeat % 2 == 0 else ("baseline", "service")
+                # Rotate which goes first, so drift in the machine's load hits all alike.
+                kinds = ("service", "baseline", "floor")
+                order = kinds[repeat % 3:] + kinds[: repeat % 3]
                 for which in order:
                     if which == "service":
                         figures = wrk(service_url, blocks[block], concurrency, params.seconds,
@@ -192,12 +197,16 @@ async def _one_setup(
                         block += 1
                         svc.add(figures)
                         first_failure = first_failure or figures["first_failure"]
-                    else:
+                    elif which == "baseline":
                         base.add(wrk(baseline_url, baseline_plan, concurrency, params.seconds,
                                      '"sha256"', "/upload"))
+                    else:
+                        floor.add(wrk(baseline_url, baseline_plan, concurrency, params.seconds,
+                                      '"sha256"', "/upload-min"))
             log(
                 f"upload: {database} w={workers} c={concurrency}: service "
-                f"{svc.rps.show()} req/s, baseline {base.rps.show()} req/s"
+                f"{svc.rps.show()} req/s, baseline {base.rps.show()} req/s, "
+                f"floor {floor.rps.show()} req/s"
                 + (f"; {svc.failed} failed, first: {first_failure}" if svc.failed else "")
             )
             results.append(
@@ -207,11 +216,13 @@ async def _one_setup(
                     "concurrency": concurrency,
                     "service": svc.as_dict(),
                     "baseline": base.as_dict(),
+                    "floor": floor.as_dict(),
                     "ratio_rps": ratio(svc.rps, base.rps).as_dict(),
+                    "ratio_rps_floor": ratio(svc.rps, floor.rps).as_dict(),
                     "ratio_p50": ratio(svc.p50, base.p50).as_dict(),
                     "ratio_p99": ratio(svc.p99, base.p99).as_dict(),
                     "first_failure": first_failure,
-                    "_cells": (svc, base),
+                    "_cells": (svc, base, floor),
                 }
             )
     finally:
@@ -222,7 +233,7 @@ async def _one_setup(
 
 
 async def run(params: UploadParams, pg_reason: str | None) -> dict[str, Any]:
-    pictures = realistic_jpegs(params.pictures)
+    pictures = distinct_jpegs(params.pictures)
     results: list[dict[str, Any]] = []
     skipped: list[str] = []
     for workers in params.workers:
@@ -238,7 +249,7 @@ async def run(params: UploadParams, pg_reason: str | None) -> dict[str, Any]:
             "count": len(pictures),
             "bytes_min": min(map(len, pictures)),
             "bytes_max": max(map(len, pictures)),
-            "size": "1600x1200",
+            "size": "1440x1080",
         },
         "params": params.__dict__,
         "rows": results,
@@ -249,28 +260,50 @@ async def run(params: UploadParams, pg_reason: str | None) -> dict[str, Any]:
 def table(part: dict[str, Any]) -> list[str]:
     pics = part["pictures"]
     lines = [
-        f"**Upload path** — `uploadAttachment` vs bare Starlette baseline; wrk, "
+        f"**Upload path** — `uploadAttachment` vs bare Starlette baselines; wrk, "
         f"{part['params']['repeats']} × {part['params']['seconds']:g} s per cell; "
-        f"{pics['count']} distinct JPEGs {pics['size']}, "
+        f"{pics['count']} JPEGs {pics['size']} with fingerprints all far apart, "
         f"{pics['bytes_min'] / 1024:.0f}–{pics['bytes_max'] / 1024:.0f} KB. "
-        "Median (min–max) over repeats; ratio = service ÷ baseline of the same repeat.",
+        "Median (min–max) over repeats; ratio = service ÷ baseline of the same repeat. "
+        "Baseline: the same work (check, thumbnail, two fsynced writes); floor: a 1/8-scale "
+        "decode and one fsynced write.",
         "",
-        "| database | workers | conc. | service req/s | baseline req/s | ratio req/s "
-        "| service p50 ms | baseline p50 ms | service p99 ms | baseline p99 ms | ratio p99 | failed |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| database | workers | conc. | service req/s | baseline req/s | floor req/s "
+        "| ratio to baseline | ratio to floor | service p50 ms | service p99 ms "
+        "| baseline p99 ms | ratio p99 | failed |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in part["rows"]:
-        svc, base = row["_cells"]
+        svc, base, floor = row["_cells"]
         lines.append(
             f"| {row['database']} | {row['workers']} | {row['concurrency']} "
-            f"| {svc.rps.show()} | {base.rps.show()} "
-            f"| {_fig(row['ratio_rps'])} "
-            f"| {svc.p50.show('{:.0f}')} | {base.p50.show('{:.0f}')} "
-            f"| {svc.p99.show('{:.0f}')} | {base.p99.show('{:.0f}')} "
+            f"| {svc.rps.show()} | {base.rps.show()} | {floor.rps.show()} "
+            f"| {_fig(row['ratio_rps'])} | {_fig(row['ratio_rps_floor'])} "
+            f"| {svc.p50.show('{:.0f}')} | {svc.p99.show('{:.0f}')} "
+            f"| {base.p99.show('{:.0f}')} "
             f"| {_fig(row['ratio_p99'])} | {svc.failed} |"
         )
+    scaling = _scaling(part["rows"])
+    if scaling:
+        lines += ["", "Two workers against one (median req/s ratio): " + "; ".join(scaling) + "."]
     lines.extend(f"\n{s}" for s in part["skipped"])
     return lines
+
+
+def _scaling(rows: list[dict[str, Any]]) -> list[str]:
+    by_key = {(r["database"], r["workers"], r["concurrency"]): r for r in rows}
+    found = []
+    for (database, workers, concurrency), two in by_key.items():
+        one = by_key.get((database, 1, concurrency))
+        if workers != 2 or one is None:
+            continue
+        parts = [
+            f"{name} {two[key]['requests_per_second']['median'] / one[key]['requests_per_second']['median']:.2f}×"
+            for name, key in (("service", "service"), ("baseline", "baseline"), ("floor", "floor"))
+            if one[key]["requests_per_second"]["median"]
+        ]
+        found.append(f"{database} c{concurrency}: " + ", ".join(parts))
+    return found
 
 
 def _fig(d: dict[str, Any]) -> str:
@@ -283,6 +316,6 @@ def _fig(d: dict[str, Any]) -> str:
 
 if __name__ == "__main__":
     params = UploadParams(concurrencies=(16,), workers=(1,), repeats=1, seconds=3,
-                          candidates_per_run=100)
+                          candidates_per_run=100, pictures=72)
     out = asyncio.run(run(params, "quick run"))
     print("\n".join(table(out)))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from tortoise import BaseDBAsyncClient, connections
 
 from core.clock import utcnow
 from core.context import Context, Services, Viewer
@@ -12,6 +15,7 @@ from core.scope import Scope
 from core.security import new_session_id, read_token, sign_token, verify_password
 from models import Candidate, LoginFailure, Session, StaffUser
 from models.enums import Role
+from models.rows import columns, from_row
 
 
 @dataclass(frozen=True)
@@ -85,16 +89,35 @@ async def resolve_viewer(services: Services, authorization: str | None) -> tuple
     claims = read_token(services.settings.secret_key, token.strip())
     if claims is None:
         return None, True
-    session = await Session.get_or_none(id=claims.session_id).select_related("candidate", "staff")
+    connection = connections.get("default")
+    rows = await connection.execute_query_dict(_session_sql(connection), [claims.session_id])
+    session = from_row(Session, rows[0], "s") if rows else None
     if session is None or session.revoked_at is not None or session.expires_at <= utcnow():
         return None, True
     viewer = Viewer(
         role=session.role,
         session_id=session.id,
-        candidate=session.candidate,
-        staff=session.staff,
+        candidate=from_row(Candidate, rows[0], "c"),
+        staff=from_row(StaffUser, rows[0], "st"),
     )
     return viewer, False
+
+
+@functools.cache
+def _session_sql_for(dialect: str) -> str:
+    # Every request reads this: written once by hand (see models/rows.py), read fresh every
+    # time, so a sign-out or a revoked session is refused on the very next request.
+    return (
+        f"SELECT {columns(Session, 's')}, {columns(Candidate, 'c')}, {columns(StaffUser, 'st')}"
+        ' FROM "session" s'
+        ' LEFT JOIN "candidate" c ON c."id" = s."candidate_id"'
+        ' LEFT JOIN "staff_user" st ON st."id" = s."staff_id"'
+        ' WHERE s."id" = ' + ("?" if dialect == "sqlite" else "$1")
+    )
+
+
+def _session_sql(connection: BaseDBAsyncClient) -> str:
+    return _session_sql_for(connection.capabilities.dialect)
 
 
 def require_viewer(ctx: Context) -> Viewer:

@@ -16,6 +16,7 @@ the exact-match index on the hash catches that case when the look-alikes are rea
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,14 +64,17 @@ def blocks(phash: int) -> tuple[int, ...]:
 
 def probes(block: int, width: int, radius: int) -> list[int]:
     """Every value of a `width`-bit block within `radius` bits of `block`, itself first."""
-    found = [block]
+    return [block ^ mask for mask in _masks(width, radius)]
+
+
+@functools.cache
+def _masks(width: int, radius: int) -> tuple[int, ...]:
+    # The same few hundred flip masks serve every upload: made once, not per picture.
+    found = [0]
     for flips in range(1, radius + 1):
         for bits in itertools.combinations(range(width), flips):
-            value = block
-            for bit in bits:
-                value ^= 1 << bit
-            found.append(value)
-    return found
+            found.append(sum(1 << bit for bit in bits))
+    return tuple(found)
 
 
 def probe_sets(phash: int, distance: int) -> list[list[int]]:

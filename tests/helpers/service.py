@@ -49,6 +49,9 @@ class Service:
             yield
         finally:
             _current_context.reset(token)
+            # What a test writes here stands for an administrator's import, which forgets the
+            # process's catalog (tests/core/test_context.py covers the cache itself).
+            self.services.catalogs.forget()
 
     def client(self, token: str | None = None) -> GraphQLClient:
         return GraphQLClient(self.base_url, token)
