@@ -48,6 +48,10 @@ from bench.common import (
 )
 from bench.examiner_queue import COLUMNS as CANDIDATE_COLUMNS
 from bench.examiner_queue import records as candidate_records
+from core.settings import Settings
+
+# Look-alikes kept and listed per picture: the service's default (core/settings.py).
+KEPT = Settings.lookalikes_kept
 
 KINDS = ("id_card", "diploma", "certificate", "dark_card")
 
@@ -243,17 +247,17 @@ async def measure_all(
         reads += [(uuid.UUID(str(a)), 0) for a in filled["duplicated"][: params.queries // 2]]
 
         async def lookup(attachment: uuid.UUID, owner: int) -> None:
-            matches = await lookalikes.matches_of(attachment, owner)
+            matches, _ = await lookalikes.matches_of(attachment, owner, KEPT)
             await lookalikes.lookalikes_in_scope(matches, scope)
 
-        found = [len(await lookalikes.matches_of(a, o)) for a, o in reads]
+        found = [(await lookalikes.matches_of(a, o, KEPT))[1] for a, o in reads]
         p50, p99 = await timed(params.rounds, [lambda a=a, o=o: lookup(a, o) for a, o in reads])
         rows.append({
             "operation": "lookup: `lookalikes` + `lookalikeCount` of one picture (pairs, exact-match probe, owners)",
             "p50": p50, "p99": p99, "detail": f"{sum(1 for n in found if n)} of {len(reads)} pictures have look-alikes",
         })
         p50, p99 = await timed(
-            params.rounds, [lambda q=q: lookalikes.nearby(q, 6, 0) for q in fresh]
+            params.rounds, [lambda q=q: lookalikes.nearby(q, 6, 0, KEPT) for q in fresh]
         )
         rows.append({
             "operation": "search at upload (`nearby`): 3 dealt blocks of 22/21/21 bits, probed within 2 bits (718 probes)",

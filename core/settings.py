@@ -63,6 +63,8 @@ class Settings:
     quality_glare_page_share: float = QualityThresholds.glare_page_share
     # Perceptual-hash distance (of 64 bits) within which two pictures count as the same
     lookalike_distance: int = 6
+    # Look-alikes kept per picture at upload and listed per picture: the nearest this many.
+    lookalikes_kept: int = 50
     # How long a serving process keeps the category catalog before reading it again (an import
     # from the command line reaches it within this time; 0 reads it on every request).
     catalog_cache_seconds: float = 10.0
@@ -154,6 +156,7 @@ class Settings:
                 env, "QUALITY_GLARE_PAGE_SHARE", cls.quality_glare_page_share
             ),
             lookalike_distance=_int(env, "LOOKALIKE_DISTANCE", cls.lookalike_distance),
+            lookalikes_kept=_int(env, "LOOKALIKES_KEPT", cls.lookalikes_kept),
             catalog_cache_seconds=_float(env, "CATALOG_CACHE_SECONDS", cls.catalog_cache_seconds),
             sms_sender_enabled=env.get("SMS_SENDER", "on").lower() not in ("off", "0", "false"),
             sms_gateway=env.get("SMS_GATEWAY", cls.sms_gateway),

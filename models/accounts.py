@@ -58,6 +58,10 @@ class Candidate(Model):
             ("first_review_seconds",),
             # Live claims (the monitoring gauge): the few unexpired ones, not every waiting row.
             ("claim_expires_at",),
+            # Overdue returns (reviewStats, the overdue queue): the few past their deadline.
+            ("region", "site", "status", "reply_deadline"),
+            ("region", "status", "reply_deadline"),
+            ("status", "reply_deadline"),
         )
 
     @property

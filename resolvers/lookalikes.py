@@ -25,7 +25,6 @@ from typing import Any
 from uuid import UUID
 
 from tortoise import connections
-from tortoise.expressions import Q
 
 from core.context import Context
 from core.errors import ErrorCode, Rejected
@@ -135,13 +134,15 @@ class Match:
     distance: int
 
 
-async def nearby(phash: int, distance: int, owner_id: int) -> list[Match]:
-    """The search at upload: other candidates' current pictures within `distance` of a hash."""
+async def nearby(phash: int, distance: int, owner_id: int, kept: int) -> list[Match]:
+    """The search at upload: other candidates' current pictures within `distance` of a hash,
+    the `kept` nearest. One picture sent by thousands (a sample form, a template) would
+    otherwise make every upload record thousands of pairs."""
     probed = probe_sets(phash, distance)
     connection = connections.get("default")
     if connection.capabilities.dialect == "postgres":
         rows = await connection.execute_query_dict(
-            _NEARBY_SQL, [signed(phash), *probed, distance, owner_id]
+            _NEARBY_SQL, [signed(phash), *probed, distance, owner_id, kept]
         )
         found = [
             Match(str(r["attachment_id"]), r["candidate_id"], r["category_id"], r["distance"])
@@ -149,7 +150,11 @@ async def nearby(phash: int, distance: int, owner_id: int) -> list[Match]:
         ]
     else:
         found = await _nearby_in_python(connection, phash, probed, distance, owner_id)
-    return sorted(found, key=lambda m: (m.distance, m.candidate_id, m.attachment_id))
+    return sorted(found, key=_nearest_first)[:kept]
+
+
+def _nearest_first(match: Match) -> tuple[int, int, str]:
+    return (match.distance, match.candidate_id, match.attachment_id)
 
 
 # Each block's probes read only its index (block, phash, id); bit_count(bit) is PostgreSQL 14+.
@@ -169,6 +174,8 @@ SELECT f.attachment_id::text AS attachment_id, f.candidate_id, f.category_id,
        bit_count((f.phash # $1)::bit(64)) AS distance
   FROM near JOIN picture_fingerprint f ON f.id = near.id
  WHERE f.deleted_at IS NULL AND f.candidate_id <> $6
+ ORDER BY distance, f.candidate_id, f.attachment_id
+ LIMIT $7
 """
 
 
@@ -221,31 +228,43 @@ async def record_pairs(attachment_id: UUID, found: list[Match]) -> None:
     )
 
 
-async def matches_of(attachment_id: UUID, owner_id: int) -> list[Match]:
-    """Other candidates' current pictures like this one: the pairs found at upload, and any
-    picture with the very same hash (one uploaded in the same instant), nearest first."""
+async def matches_of(attachment_id: UUID, owner_id: int, kept: int) -> tuple[list[Match], int]:
+    """Other candidates' current pictures like this one — the pairs found at upload, and any
+    picture with the very same hash (one uploaded in the same instant) — the `kept` nearest,
+    and how many there are in all. One statement, an index range however many there are."""
     own: list[int] = await PictureFingerprint.filter(attachment_id=attachment_id).values_list(
         "phash", flat=True
     )  # type: ignore[assignment]
     if not own:  # stored before fingerprints existed
-        return []
-    paired = dict(
-        await LookalikePair.filter(attachment_id=attachment_id).values_list(
-            "other_attachment_id", "distance"
-        )
-    )
-    rows = await (
-        PictureFingerprint.filter(
-            Q(attachment_id__in=list(paired)) | Q(phash=own[0]), deleted_at__isnull=True
-        )
-        .exclude(candidate_id=owner_id)
-        .values_list("attachment_id", "candidate_id", "category_id")
+        return [], 0
+    connection = connections.get("default")
+    sqlite = connection.capabilities.dialect == "sqlite"
+    rows = await connection.execute_query_dict(
+        _MATCHES_SQL.replace("$", "?") if sqlite else _MATCHES_SQL,
+        [str(attachment_id) if sqlite else attachment_id, own[0], owner_id, kept],
     )
     found = [
-        Match(str(other), candidate_id, category_id, int(paired.get(other, 0)))
-        for other, candidate_id, category_id in rows
+        Match(str(r["attachment_id"]), r["candidate_id"], r["category_id"], int(r["distance"]))
+        for r in rows
     ]
-    return sorted(found, key=lambda m: (m.distance, m.candidate_id, m.attachment_id))
+    return found, int(rows[0]["total"]) if rows else 0
+
+
+# `$n` are positional on PostgreSQL; on SQLite they become `?n`, the same numbered parameters.
+_MATCHES_SQL = """
+SELECT f.attachment_id AS attachment_id, f.candidate_id AS candidate_id,
+       f.category_id AS category_id, MIN(m.distance) AS distance, COUNT(*) OVER () AS total
+  FROM (SELECT p.other_attachment_id AS other, p.distance AS distance
+          FROM lookalike_pair p WHERE p.attachment_id = $1
+        UNION ALL
+        SELECT g.attachment_id, 0 FROM picture_fingerprint g
+         WHERE g.phash = $2 AND g.attachment_id <> $1) m
+  JOIN picture_fingerprint f ON f.attachment_id = m.other
+ WHERE f.deleted_at IS NULL AND f.candidate_id <> $3
+ GROUP BY f.attachment_id, f.candidate_id, f.category_id
+ ORDER BY distance, f.candidate_id, f.attachment_id
+ LIMIT $4
+"""
 
 
 @dataclass(frozen=True)
@@ -277,5 +296,7 @@ async def lookalikes_for(ctx: Context, attachment: Attachment, owner: Candidate)
     scope = ctx.viewer.scope if ctx.viewer is not None else None
     if scope is None:
         return Lookalikes([], 0)
-    matches = await matches_of(attachment.id, owner.id)
-    return Lookalikes(await lookalikes_in_scope(matches, scope), len(matches))
+    matches, total = await matches_of(
+        attachment.id, owner.id, ctx.services.settings.lookalikes_kept
+    )
+    return Lookalikes(await lookalikes_in_scope(matches, scope), total)

@@ -148,7 +148,10 @@ async def upload_attachment(
     thumbnail_key = f"thumbnails/{candidate.id}/{attachment_id}.jpg"
     # Other candidates' look-alikes are searched while the bytes are written.
     search = asyncio.ensure_future(
-        lookalikes.nearby(picture.measures.phash, settings.lookalike_distance, candidate.id)
+        lookalikes.nearby(
+            picture.measures.phash, settings.lookalike_distance, candidate.id,
+            settings.lookalikes_kept,
+        )
     )
     try:
         # Bytes first, row second: a crash in between leaves only bytes, which the sweep removes.

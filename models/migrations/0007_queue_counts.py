@@ -215,6 +215,18 @@ class Migration(migrations.Migration):
             model_name='Candidate',
             index=Index(fields=['claim_expires_at']),
         ),
+        ops.AddIndex(
+            model_name='Candidate',
+            index=Index(fields=['region', 'site', 'status', 'reply_deadline']),
+        ),
+        ops.AddIndex(
+            model_name='Candidate',
+            index=Index(fields=['region', 'status', 'reply_deadline']),
+        ),
+        ops.AddIndex(
+            model_name='Candidate',
+            index=Index(fields=['status', 'reply_deadline']),
+        ),
         ops.RunPython(backfill_firsts, ops.RunPython.noop),
         ops.RunPython(create_triggers, drop_triggers),
     ]

@@ -8,9 +8,10 @@ tests' pictures never look alike to them.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
-from models import MaterialCategory, PictureFingerprint
+from models import LookalikePair, MaterialCategory, PictureFingerprint
 from models.enums import AttachmentVerdict
 from resolvers.lookalikes import (
     SAME_AS_REJECTED_MESSAGE,
@@ -29,9 +30,9 @@ from tests.helpers.accounts import (
 )
 from tests.helpers.client import GraphQLClient
 from tests.helpers.documents import document_photo, reencoded, resized, turned
-from tests.helpers.factories import unique
+from tests.helpers.factories import load_demo_categories, unique
 from tests.helpers.flows import fill_required, refused, return_candidate, submit, upload, uploaded
-from tests.helpers.service import Service
+from tests.helpers.service import Service, start_service, test_settings
 
 
 async def mark(examiner: GraphQLClient, attachment_id: str, verdict: str) -> None:
@@ -217,3 +218,37 @@ async def test_lookalikes_across_candidates_in_scope_and_counted_everywhere(
     assert after[mine["id"]]["lookalikes"] == [] and after[mine["id"]]["lookalikeCount"] == 1
     for client in (examiner.client, region_admin.client, first.client, second.client, other_site.client):
         await client.aclose()
+
+
+async def test_one_picture_sent_by_many_keeps_the_nearest_and_counts_them_all(tmp_path: Path) -> None:
+    """A picture many candidates send (a sample form, a template) must not make each upload
+    record a pair with every earlier one: the nearest `lookalikes_kept` are kept and listed,
+    and the count still says how many there are."""
+    running = await start_service(test_settings(tmp_path, lookalikes_kept=2))
+    try:
+        categories = await load_demo_categories(running, tmp_path)
+        region, site = unique("模板区"), unique("模板点")
+        admin = await staff_signed_in(running, region=region, site=None)
+        picture = document_photo(611)
+        sent = [picture, reencoded(picture, 65), resized(picture, 0.8), picture]
+        owners = [await candidate_signed_in(running, region=region, site=site) for _ in sent]
+        uploads = [
+            await uploaded(owner.client, categories["ID"].id, data)
+            for owner, data in zip(owners, sent, strict=True)
+        ]
+        with running.db():
+            recorded = await LookalikePair.filter(attachment_id=uploads[-1]["id"]).count()
+        assert recorded == 2  # three look alike; the two nearest are kept
+
+        seen = {a["id"]: a for a in await attachments_seen(admin.client, owners[0].row.id)}
+        first = seen[uploads[0]["id"]]
+        assert first["lookalikeCount"] == 3
+        listed = first["lookalikes"]
+        assert len(listed) == 2
+        # Nearest first: the very same picture (distance 0) leads.
+        assert listed[0]["distance"] == 0 <= listed[1]["distance"] <= 6
+        assert {x["candidateId"] for x in listed} <= {o.id for o in owners[1:]}
+        for client in [admin.client, *(o.client for o in owners)]:
+            await client.aclose()
+    finally:
+        await running.stop()
