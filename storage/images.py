@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageOps
 
 from models.enums import ErrorCode, QualityWarning
-from storage.measures import Measures, QualityThresholds, measure, quality_warnings
+from storage.measures import (
+    MEASURE_SIDE,
+    Measures,
+    QualityThresholds,
+    measure,
+    quality_warnings,
+)
 
 # Signatures of image formats we can name but do not accept (identified before decoding).
 _OTHER_FORMATS: tuple[tuple[bytes, int, str], ...] = (
@@ -216,7 +222,15 @@ def _thumbnail(image: Image.Image, kind: str, side: int) -> tuple[bytes, Measure
     the measures taken on the same upright pixels."""
     try:
         if kind == "jpeg":
-            image.draft("RGB", (side, side))
+            # The smallest DCT-scaled decode (1/2, 1/4, 1/8) that still fills the thumbnail's
+            # longer side and leaves the measures their square: asking for (side, side) would
+            # decode a 4:3 photo at twice that scale, four times the pixels to thumbnail.
+            w, h = image.size
+            longer = max(w, h)
+            image.draft(
+                "RGB",
+                (max(-(-side * w // longer), MEASURE_SIDE), max(-(-side * h // longer), MEASURE_SIDE)),
+            )
         image.load()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise PictureRefused(ErrorCode.NOT_AN_IMAGE, "图片文件不完整或已损坏，请重新选择图片。") from exc
