@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from tortoise.backends.base.config_generator import expand_db_url
+
 from storage.measures import QualityThresholds
 
 # The settings a parent process read, handed to the workers it spawns.
@@ -247,6 +249,9 @@ class Settings:
                     "synchronous": "NORMAL",
                 },
             }
+        elif url.startswith(("postgres://", "asyncpg://")):
+            connection = expand_db_url(url)
+            connection["credentials"]["reset"] = _keep_session
         return {
             "connections": {"default": connection},
             "apps": {
@@ -259,3 +264,11 @@ class Settings:
             "use_tz": True,
             "timezone": "UTC",
         }
+
+
+async def _keep_session(connection: object) -> None:
+    """asyncpg's pool `reset`: nothing to reset. By default every release of a pooled
+    connection sends RESET ALL, UNLISTEN, advisory-unlock and CLOSE ALL, one more round trip
+    per statement outside a transaction; the service sets no session state, holds no
+    session-level locks and listens on nothing, so there is nothing for it to undo.
+    (asyncpg still rolls back a transaction left open before it calls this.)"""
