@@ -132,6 +132,11 @@ class RedisBroker(Broker):
         first = not subscribers
         subscribers.add(mailbox)
         if not first:
+            # Listening only once Redis confirmed the channel for the first subscriber too.
+            confirming = self._confirmed.get(channel)
+            if confirming is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(confirming.wait(), self.confirm_timeout)
             return
         try:
             # Shielded: redis-py sends the command through asyncio.wait_for, which on 3.11

@@ -33,6 +33,7 @@ from core.trace import RequestTrace
 from models import Attachment, MaterialCategory
 from pubsub import open_broker
 from resolvers.auth import resolve_viewer
+from resolvers.connections import socket_viewer
 from resolvers.picture_access import PictureAccessRecorder
 from schema import build_schema
 from server.middleware import BindDatabase, GuardRequestBody
@@ -149,7 +150,7 @@ class ReviewGraphQL(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}
         authorization = params.get("Authorization") or params.get("authorization")
-        viewer, _ = await resolve_viewer(
+        viewer = await socket_viewer(
             self.services, authorization if isinstance(authorization, str) else None
         )
         if viewer is None:
