@@ -32,6 +32,11 @@ class Batcher(Generic[K, V]):
         self._scheduled = False
         self._running: set[asyncio.Task[None]] = set()
 
+    @property
+    def idle(self) -> bool:
+        """No lookup waiting and no load running."""
+        return not self._pending and not self._running
+
     async def get(self, key: K) -> V | None:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[V | None] = loop.create_future()
