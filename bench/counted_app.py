@@ -1,6 +1,7 @@
 """The service as `exam-review serve` builds it, plus a count of database statements, for the
 benchmark only (never imported by the service): `GET /bench/live` answers how many statements
-this worker sent, how many subscribers its broker holds and whether its batched lookups are idle.
+this worker sent, how many subscribers its broker holds and whether its batched lookups are idle;
+with BENCH_TRACEMALLOC=1, `/bench/memory` tells what the worker allocated since a reference point.
 
     uvicorn --factory bench.counted_app:app --ws websockets-sansio
 """
@@ -8,6 +9,8 @@ this worker sent, how many subscribers its broker holds and whether its batched 
 from __future__ import annotations
 
 import functools
+import gc
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -45,9 +48,41 @@ def _count_statements() -> None:
                 setattr(client, name, _counted(method))
 
 
+def _memory_routes() -> list[Route]:
+    """With BENCH_TRACEMALLOC=1: `POST /bench/memory` takes the reference snapshot, `GET`
+    answers what was allocated since (and is still held), by file, largest first."""
+    import tracemalloc
+
+    tracemalloc.start(int(os.environ.get("BENCH_TRACEMALLOC_FRAMES", "1")))
+    reference: list[tracemalloc.Snapshot] = []
+
+    async def memory(request: Request) -> Response:
+        gc.collect()
+        snapshot = tracemalloc.take_snapshot().filter_traces(
+            [tracemalloc.Filter(False, tracemalloc.__file__)]
+        )
+        if request.method == "POST" or not reference:
+            reference[:] = [snapshot]
+            return JSONResponse({"ok": True})
+        by = request.query_params.get("by", "filename")
+        stats = snapshot.compare_to(reference[0], "traceback" if by == "traceback" else "filename")
+        return JSONResponse([
+            {
+                "file": str(stat.traceback[-1].filename),
+                "frames": [f"{f.filename}:{f.lineno}" for f in stat.traceback],
+                "bytes": stat.size_diff,
+                "count": stat.count_diff,
+            }
+            for stat in stats if stat.size_diff
+        ])
+
+    return [Route("/bench/memory", memory, methods=["GET", "POST"])]
+
+
 def app() -> Starlette:
     from server.app import app_from_environment
 
+    routes = _memory_routes() if os.environ.get("BENCH_TRACEMALLOC") == "1" else []
     _count_statements()
     application = app_from_environment()
     services = application.state.services
@@ -60,5 +95,5 @@ def app() -> Starlette:
             "idle": all(b.idle for b in services.batchers.values()),
         })
 
-    application.router.routes.insert(0, Route("/bench/live", live))
+    application.router.routes[0:0] = [Route("/bench/live", live), *routes]
     return application

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
 import shutil
 import tempfile
@@ -54,7 +55,8 @@ RETURN = (
 
 
 def spawn_counted_service(
-    var_dir: Path, workers: int, broker_url: str | None, database_url: str | None
+    var_dir: Path, workers: int, broker_url: str | None, database_url: str | None,
+    **extra_env: str,
 ) -> ServerProcess:
     """The service with the uvicorn options of `exam-review serve`, plus `GET /bench/live`
     (database statements sent, broker subscribers, batched lookups idle): bench/counted_app.py."""
@@ -69,7 +71,9 @@ def spawn_counted_service(
         "--timeout-graceful-shutdown", str(options["timeout_graceful_shutdown"]),
         "--proxy-headers", "--no-access-log",
     ]
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    # BENCH_SERVICE_SRC: another checkout's code served by this benchmark (before/after).
+    env["PYTHONPATH"] = os.environ.get("BENCH_SERVICE_SRC") or str(Path(__file__).resolve().parent.parent)
+    env.update(extra_env)
     return ServerProcess(command, env, var_dir, name="service").start()
 
 

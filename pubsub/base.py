@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -34,7 +33,7 @@ class Subscription(abc.ABC):
 
 
 class Mailbox(Subscription):
-    """One subscriber's events: a deque and at most one waiting future.
+    """One subscriber's events: a list and at most one waiting future.
 
     Lighter than an `asyncio.Queue` (which keeps two deques of waiters and an unfinished-task
     count) and than an async generator per iteration: thousands of open pages hold one each.
@@ -44,7 +43,9 @@ class Mailbox(Subscription):
     __slots__ = ("_closed", "_events", "_waiter")
 
     def __init__(self) -> None:
-        self._events: deque[Event] = deque()
+        # A list, not a deque: a deque allocates a 64-slot block even when empty, and a page's
+        # mailbox is empty nearly always (one or two events between reads).
+        self._events: list[Event] = []
         self._waiter: asyncio.Future[None] | None = None
         self._closed = False
 
@@ -75,7 +76,7 @@ class Mailbox(Subscription):
             finally:
                 if self._waiter is waiter:
                     self._waiter = None
-        return self._events.popleft()
+        return self._events.pop(0)
 
 
 class Subscribed(AbstractAsyncContextManager[Subscription]):
