@@ -92,7 +92,7 @@ def app() -> Starlette:
         return JSONResponse({
             "statements": STATEMENTS[0],
             "subscribers": sum(len(s) for s in topics.values()),
-            "idle": all(b.idle for b in services.batchers.values()),
+            "idle": all(b.idle for b in getattr(services, "batchers", {}).values()),
         })
 
     application.router.routes[0:0] = [Route("/bench/live", live), *routes]
