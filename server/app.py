@@ -80,6 +80,20 @@ def examiner_graphiql_html(client_dir: Path) -> str | None:
     return html.replace(_EMPTY_TABS, _EMPTY_TABS.replace("[]", payload))
 
 
+# Documents that parsed: every open page sends the same subscription, and after a worker restart
+# thousands send it at once. Short ones only, and a bounded number, so nobody fills memory.
+_PARSED: dict[tuple[int, str], None] = {}
+_PARSED_MAX = 256
+_PARSED_MAX_CHARS = 4096
+
+
+def _remember_parsed(key: tuple[int, str]) -> None:
+    if len(key[1]) <= _PARSED_MAX_CHARS:
+        if len(_PARSED) >= _PARSED_MAX:
+            del _PARSED[next(iter(_PARSED))]
+        _PARSED[key] = None
+
+
 class ReviewTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """Strawberry's graphql-transport-ws handler, refusing malformed messages with 4400.
 
@@ -102,13 +116,16 @@ class ReviewTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if message.get("type") == "subscribe" and self.connection_acknowledged:
             # A syntax error (or a token bomb) escaped Strawberry's stream as a crashed task.
             max_tokens = self.view.services.settings.max_query_tokens  # type: ignore[attr-defined]
-            try:
-                parse(payload["query"], max_tokens=max_tokens)  # type: ignore[index]
-            except GraphQLError as error:
-                await self.send_message(
-                    {"id": str(message.get("id")), "type": "error", "payload": [error.formatted]}
-                )
-                return
+            key = (max_tokens, payload["query"])  # type: ignore[index]
+            if key not in _PARSED:
+                try:
+                    parse(key[1], max_tokens=max_tokens)
+                except GraphQLError as error:
+                    await self.send_message(
+                        {"id": str(message.get("id")), "type": "error", "payload": [error.formatted]}
+                    )
+                    return
+                _remember_parsed(key)
         await super().handle_message(message)  # type: ignore[arg-type]
 
 
