@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
 import shutil
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench.common import (
+    BIN,
     Figure,
     log,
     migrate_and_demo,
@@ -35,17 +37,44 @@ from bench.common import (
     redis_broker_url,
     seed_candidates,
     seed_staff,
+    service_env,
     spawn_baseline,
-    spawn_service,
 )
 from tests.helpers.client import GRAPHQL_TRANSPORT_WS
 from tests.helpers.processes import ServerProcess
 
 REVIEW_EVENTS = "subscription { reviewEvents { status locked message { id kind body authorName createdAt } } }"
+FEEDBACK = (
+    "mutation($id: ID!, $b: String!) { sendFeedback(candidateId: $id, body: $b)"
+    " { message { id } errors { code message } } }"
+)
 RETURN = (
     "mutation($id: ID!, $m: String!) { returnForCorrection(candidateId: $id, message: $m)"
     " { candidate { id status } errors { code message } } }"
 )
+
+
+def spawn_counted_service(
+    var_dir: Path, workers: int, broker_url: str | None, database_url: str | None,
+    **extra_env: str,
+) -> ServerProcess:
+    """The service with the uvicorn options of `exam-review serve`, plus `GET /bench/live`
+    (database statements sent, broker subscribers, batched lookups idle): bench/counted_app.py."""
+    from core.settings import Settings
+    from server.app import uvicorn_options
+
+    env = service_env(var_dir, database_url=database_url, broker_url=broker_url)
+    options = uvicorn_options(Settings.from_env(env))
+    command = [
+        str(BIN / "uvicorn"), "--factory", "bench.counted_app:app", "--workers", str(workers),
+        "--log-level", "warning", "--ws", options["ws"], "--ws-max-size", str(options["ws_max_size"]),
+        "--timeout-graceful-shutdown", str(options["timeout_graceful_shutdown"]),
+        "--proxy-headers", "--no-access-log",
+    ]
+    # BENCH_SERVICE_SRC: another checkout's code served by this benchmark (before/after).
+    env["PYTHONPATH"] = os.environ.get("BENCH_SERVICE_SRC") or str(Path(__file__).resolve().parent.parent)
+    env.update(extra_env)
+    return ServerProcess(command, env, var_dir, name="service").start()
 
 
 @dataclass(frozen=True)
@@ -57,6 +86,7 @@ class LiveParams:
     open_parallel: int = 100
     settle_seconds: float = 2.0
     deliver_timeout: float = 10.0
+    storm_timeout: float = 300.0
 
 
 @dataclass
@@ -152,6 +182,39 @@ def baseline_opener(server: ServerProcess) -> Callable[[int], Awaitable[ClientCo
     return opener
 
 
+async def reconnect_storm(
+    params: LiveParams, holder: Holder, ids: list[int],
+    opener: Callable[[int], Awaitable[ClientConnection]],
+    probe: Callable[[], Awaitable[dict[str, Any]]] | None,
+) -> tuple[Holder, dict[str, Any]]:
+    """A worker restart as the pages see it: every socket drops, and every page reconnects at
+    once. Timed from the drop until every page is open again and (service) every subscription
+    is live: the broker holds them all and no batched lookup is waiting. Counts the database
+    statements the service sent meanwhile."""
+    before = await probe() if probe is not None else {}
+    started = time.perf_counter()
+    await holder.close()
+    again = Holder()
+    reopened = await open_all(ids, opener, params.open_parallel, again)
+    state = before
+    if probe is not None:
+        deadline = time.perf_counter() + params.storm_timeout
+        while time.perf_counter() < deadline:
+            state = await probe()
+            if state["subscribers"] >= len(again.sockets) and state["idle"]:
+                break
+            await asyncio.sleep(0.01)
+    seconds = time.perf_counter() - started
+    figures: dict[str, Any] = {
+        "seconds": seconds, "reopen_seconds": reopened, "reopened": len(again.sockets),
+        "errors": len(again.errors),
+    }
+    if probe is not None:
+        figures["statements"] = state["statements"] - before["statements"]
+        figures["live"] = state["subscribers"]
+    return again, figures
+
+
 async def rounds(
     params: LiveParams, holder: Holder, ids: list[int],
     send: Callable[[int, int], Awaitable[bool]],
@@ -223,7 +286,7 @@ async def measure_service(
         )
         examiner = await seed_staff(folder, database_url=database_url)
         tokens = {a.id: a.token for a in accounts}
-        server = spawn_service(folder, workers, broker_url=broker_url, database_url=database_url)
+        server = spawn_counted_service(folder, workers, broker_url, database_url)
         await server.wait_ready()
         headers = {"Authorization": f"Bearer {examiner.token}"}
         async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30,
@@ -253,8 +316,26 @@ async def measure_service(
                 return False
 
             figures = await rounds(params, holder, list(tokens), send)
+            storm: dict[str, Any] = {}
+            if workers == 1:  # the statement count is one worker's
+                async def probe() -> dict[str, Any]:
+                    return (await http.get("/bench/live")).json()
+
+                holder, storm = await reconnect_storm(
+                    params, holder, list(tokens), service_opener(server, tokens), probe
+                )
+                async def feedback(candidate_id: int, k: int) -> bool:
+                    # The first rounds returned these candidates: a feedback line reaches them.
+                    response = await http.post("/graphql", json={
+                        "query": FEEDBACK, "variables": {"id": str(candidate_id), "b": f"重连后 {k}"},
+                    })
+                    payload = ((response.json().get("data") or {}).get("sendFeedback")) or {}
+                    return bool(payload.get("message")) and not payload.get("errors")
+
+                after = await rounds(replace(params, rounds=1), holder, list(tokens), feedback)
+                storm["lost_after"], storm["sent_after"] = after["lost"], after["sent"]
         return {
-            **figures, "open": len(holder.sockets), "open_seconds": opened,
+            **figures, "storm": storm, "open": len(holder.sockets), "open_seconds": opened,
             "rss_before": rss_before, "rss_after": rss_after,
             "per_socket_kb": (rss_after - rss_before) / max(len(holder.sockets), 1) / 1024,
             "errors": holder.errors[:5] + refusals[:3], "error_count": len(holder.errors),
@@ -295,8 +376,15 @@ async def measure_baseline(
                 return response.status_code == 200
 
             figures = await rounds(params, holder, ids, send)
+            storm: dict[str, Any] = {}
+            if workers == 1:
+                holder, storm = await reconnect_storm(
+                    params, holder, ids, baseline_opener(server), None
+                )
+                after = await rounds(replace(params, rounds=1), holder, ids, send)
+                storm["lost_after"], storm["sent_after"] = after["lost"], after["sent"]
         return {
-            **figures, "open": len(holder.sockets), "open_seconds": opened,
+            **figures, "storm": storm, "open": len(holder.sockets), "open_seconds": opened,
             "rss_before": rss_before, "rss_after": rss_after,
             "per_socket_kb": (rss_after - rss_before) / max(len(holder.sockets), 1) / 1024,
             "errors": holder.errors[:5], "error_count": len(holder.errors),
@@ -385,13 +473,38 @@ def table(part: dict[str, Any]) -> list[str]:
             f"| {lost} | {s['per_socket_kb']:.1f} / {b['per_socket_kb']:.1f} | {mem_ratio:.1f} "
             f"| {s['open_seconds']:.1f} / {b['open_seconds']:.1f} |"
         )
+    storms = [row for row in part["rows"] if row["service"].get("storm")]
+    if storms:
+        lines += [
+            "",
+            "**Reconnect storm** — every page's socket dropped at once (a worker restart) and "
+            f"reopened, {p['open_parallel']} at a time: seconds until every page is open again and "
+            "its subscription live (broker holds it, no batched lookup waiting); database "
+            "statements the worker sent meanwhile (`bench/counted_app.py`); then one round of "
+            "returns to count events lost.",
+            "",
+            "| broker | sockets | service s | baseline s | ratio | statements | per page "
+            "| lost after (service · baseline) |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for row in storms:
+            s, b = row["service"]["storm"], row["baseline"]["storm"]
+            lines.append(
+                f"| {row['variant']} | {row['sockets']} | {s['seconds']:.2f} | {b['seconds']:.2f} "
+                f"| {s['seconds'] / b['seconds']:.1f} | {s['statements']} "
+                f"| {s['statements'] / max(s['reopened'], 1):.2f} "
+                f"| {s['lost_after']}/{s['sent_after']} · {b['lost_after']}/{b['sent_after']} |"
+            )
     lines.extend(f"\n{s}" for s in part["skipped"])
     return lines
 
 
 if __name__ == "__main__":
+    import sys
+
     import uvloop
 
-    quick = LiveParams(sizes=(200,), rounds=2, returns_per_round=20)
+    sizes = tuple(int(a) for a in sys.argv[1:]) or (200,)
+    quick = LiveParams(sizes=sizes, rounds=2, returns_per_round=20)
     out = uvloop.run(run(quick, "quick run"))
     print("\n".join(table(out)))

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
+from core.batching import Batcher, K, Load, V
 from core.metrics import Metrics
 from core.scope import Scope
 from core.settings import Settings
@@ -29,6 +30,8 @@ class Services:
     store: PictureStore
     broker: Broker
     metrics: Metrics = field(default_factory=Metrics)
+    # Lookups coalesced across concurrent requests and sockets, by name (core/batching.py).
+    batchers: dict[str, Batcher[Any, Any]] = field(default_factory=dict)
     catalogs: CatalogCache = field(init=False)
 
     def __post_init__(self) -> None:
@@ -37,6 +40,13 @@ class Services:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.settings.timezone)
+
+    def batcher(self, name: str, load: Load[K, V]) -> Batcher[K, V]:
+        """The process's batcher of that name, made on first use."""
+        batcher = self.batchers.get(name)
+        if batcher is None:
+            batcher = self.batchers[name] = Batcher(load)
+        return batcher
 
 
 @dataclass

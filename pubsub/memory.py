@@ -3,32 +3,27 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-from pubsub.base import Broker, Event, QueueSubscription, Subscription
+from pubsub.base import Broker, Event, Mailbox
 
 
 class MemoryBroker(Broker):
     def __init__(self) -> None:
-        self._topics: defaultdict[str, set[QueueSubscription]] = defaultdict(set)
+        self._topics: defaultdict[str, set[Mailbox]] = defaultdict(set)
 
     async def publish(self, topic: str, event: Event) -> None:
         for subscription in list(self._topics.get(topic, ())):
             subscription.deliver(event)
 
-    @asynccontextmanager
-    async def subscribe(self, topic: str) -> AsyncIterator[Subscription]:
-        subscription = QueueSubscription()
-        self._topics[topic].add(subscription)
-        try:
-            yield subscription
-        finally:
-            subscribers = self._topics.get(topic)
-            if subscribers is not None:
-                subscribers.discard(subscription)
-                if not subscribers:
-                    del self._topics[topic]
+    async def _attach(self, topic: str, mailbox: Mailbox) -> None:
+        self._topics[topic].add(mailbox)
+
+    async def _detach(self, topic: str, mailbox: Mailbox) -> None:
+        subscribers = self._topics.get(topic)
+        if subscribers is not None:
+            subscribers.discard(mailbox)
+            if not subscribers:
+                del self._topics[topic]
 
     async def close(self) -> None:
         for subscribers in self._topics.values():

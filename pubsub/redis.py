@@ -11,8 +11,6 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -25,8 +23,7 @@ from redis.exceptions import RedisError
 from pubsub.base import (
     Broker,
     Event,
-    QueueSubscription,
-    Subscription,
+    Mailbox,
     resubscribed_marker,
 )
 
@@ -51,7 +48,7 @@ class RedisBroker(Broker):
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.confirm_timeout = confirm_timeout
-        self._channels: dict[str, set[QueueSubscription]] = {}
+        self._channels: dict[str, set[Mailbox]] = {}
         self._confirmed: dict[str, asyncio.Event] = {}
         self._resubscribing: set[str] = set()
         self._control = f"{prefix}:__broker__"
@@ -129,26 +126,34 @@ class RedisBroker(Broker):
         except _UNREACHABLE as exc:
             log.warning("Redis unreachable, event on %s not published: %s", topic, exc)
 
-    @asynccontextmanager
-    async def subscribe(self, topic: str) -> AsyncIterator[Subscription]:
+    async def _attach(self, topic: str, mailbox: Mailbox) -> None:
         channel = self.channel(topic)
-        subscription = QueueSubscription()
         subscribers = self._channels.setdefault(channel, set())
         first = not subscribers
-        subscribers.add(subscription)
+        subscribers.add(mailbox)
+        if not first:
+            # Listening only once Redis confirmed the channel for the first subscriber too.
+            confirming = self._confirmed.get(channel)
+            if confirming is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(confirming.wait(), self.confirm_timeout)
+            return
         try:
-            if first:
-                # Shielded: redis-py sends the command through asyncio.wait_for, which on 3.11
-                # loses a cancellation that arrives as the send completes, and a subscription
-                # closed at that moment would wait for events for ever instead of ending.
-                await asyncio.shield(self._subscribe_channel(channel))
-            yield subscription
-        finally:
-            subscribers = self._channels.get(channel, set())
-            subscribers.discard(subscription)
-            if not subscribers:
-                self._channels.pop(channel, None)
-                await self._unsubscribe_channel(channel)
+            # Shielded: redis-py sends the command through asyncio.wait_for, which on 3.11
+            # loses a cancellation that arrives as the send completes, and a subscription
+            # closed at that moment would wait for events for ever instead of ending.
+            await asyncio.shield(self._subscribe_channel(channel))
+        except BaseException:
+            await self._detach(topic, mailbox)
+            raise
+
+    async def _detach(self, topic: str, mailbox: Mailbox) -> None:
+        channel = self.channel(topic)
+        subscribers = self._channels.get(channel, set())
+        subscribers.discard(mailbox)
+        if not subscribers:
+            self._channels.pop(channel, None)
+            await self._unsubscribe_channel(channel)
 
     async def _subscribe_channel(self, channel: str) -> None:
         """Subscribe on Redis and wait for its confirmation; while Redis is down, the

@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tortoise import BaseDBAsyncClient, connections
+from tortoise import connections
 
 from core.clock import utcnow
 from core.context import Context, Services, Viewer
@@ -79,8 +79,8 @@ async def logout(ctx: Context) -> bool:
     return bool(updated)
 
 
-async def resolve_viewer(services: Services, authorization: str | None) -> tuple[Viewer | None, bool]:
-    """The viewer behind an `Authorization: Bearer …` value, and whether a bad token was sent."""
+def session_id_of(services: Services, authorization: str | None) -> tuple[str | None, bool]:
+    """The session an `Authorization: Bearer …` value names, and whether a bad one was sent."""
     if not authorization:
         return None, False
     scheme, _, token = authorization.strip().partition(" ")
@@ -89,35 +89,56 @@ async def resolve_viewer(services: Services, authorization: str | None) -> tuple
     claims = read_token(services.settings.secret_key, token.strip())
     if claims is None:
         return None, True
+    return claims.session_id, False
+
+
+async def viewers_of(session_ids: list[str]) -> dict[str, Viewer]:
+    """The live sessions among these, as viewers (revoked and expired ones are absent).
+
+    Every request and every socket reads this: one statement written by hand (see
+    models/rows.py), read fresh each time, so a sign-out or a revoked session is refused on
+    the very next request."""
     connection = connections.get("default")
-    rows = await connection.execute_query_dict(_session_sql(connection), [claims.session_id])
-    session = from_row(Session, rows[0], "s") if rows else None
-    if session is None or session.revoked_at is not None or session.expires_at <= utcnow():
-        return None, True
-    viewer = Viewer(
-        role=session.role,
-        session_id=session.id,
-        candidate=from_row(Candidate, rows[0], "c"),
-        staff=from_row(StaffUser, rows[0], "st"),
+    rows = await connection.execute_query_dict(
+        _session_sql(connection.capabilities.dialect, len(session_ids)), list(session_ids)
     )
-    return viewer, False
+    now = utcnow()
+    found = {}
+    for row in rows:
+        session = from_row(Session, row, "s")
+        if session is None or session.revoked_at is not None or session.expires_at <= now:
+            continue
+        found[session.id] = Viewer(
+            role=session.role,
+            session_id=session.id,
+            candidate=from_row(Candidate, row, "c"),
+            staff=from_row(StaffUser, row, "st"),
+        )
+    return found
 
 
-@functools.cache
-def _session_sql_for(dialect: str) -> str:
-    # Every request reads this: written once by hand (see models/rows.py), read fresh every
-    # time, so a sign-out or a revoked session is refused on the very next request.
+async def resolve_viewer(services: Services, authorization: str | None) -> tuple[Viewer | None, bool]:
+    """The viewer behind a request's `Authorization` value, and whether a bad token was sent."""
+    session_id, bad = session_id_of(services, authorization)
+    if session_id is None:
+        return None, bad
+    viewer = (await viewers_of([session_id])).get(session_id)
+    return viewer, viewer is None
+
+
+@functools.lru_cache(maxsize=64)
+def _session_sql(dialect: str, count: int) -> str:
+    if dialect == "sqlite":
+        wanted = "IN (" + ", ".join("?" * count) + ")"
+    else:
+        wanted = "IN (" + ", ".join(f"${n}" for n in range(1, count + 1)) + ")"
     return (
         f"SELECT {columns(Session, 's')}, {columns(Candidate, 'c')}, {columns(StaffUser, 'st')}"
         ' FROM "session" s'
         ' LEFT JOIN "candidate" c ON c."id" = s."candidate_id"'
         ' LEFT JOIN "staff_user" st ON st."id" = s."staff_id"'
-        ' WHERE s."id" = ' + ("?" if dialect == "sqlite" else "$1")
+        f' WHERE s."id" {wanted}'
     )
-
-
-def _session_sql(connection: BaseDBAsyncClient) -> str:
-    return _session_sql_for(connection.capabilities.dialect)
 
 
 def require_viewer(ctx: Context) -> Viewer:

@@ -28,14 +28,41 @@ async def _publish(services: Services, topic: str, event: dict[str, object]) -> 
         log.exception("event on %s not published", topic)
 
 
+def review_event(candidate: Candidate, message: ReviewMessage, previous_id: int) -> dict[str, object]:
+    """The event of a new message: the message itself, and the id of the one before it.
+
+    A subscriber whose last delivered message is `previous_id` shows the message as it is;
+    any other subscriber has missed something (an event lost or overtaken between workers,
+    a broker reconnect) and re-reads from the database.
+    """
+    return {
+        "message_id": message.id,
+        "previous_id": previous_id,
+        "candidate_id": candidate.id,
+        "status": candidate.status.value,
+        "message": {
+            "kind": message.kind.value,
+            "body": message.body,
+            "author_name": message.author_name,
+            "author_staff_id": message.author_staff_id,
+            "created_at": message.created_at.isoformat(),
+        },
+    }
+
+
 async def publish_review_event(
     services: Services, candidate: Candidate, message: ReviewMessage
 ) -> None:
-    await _publish(
-        services,
-        candidate_topic(candidate.id),
-        {"message_id": message.id, "candidate_id": candidate.id, "status": candidate.status.value},
+    # After the commit: a candidate's messages are written under its row lock, so the newest
+    # id below this one is the message committed just before it.
+    before = (
+        await ReviewMessage.filter(candidate_id=candidate.id, id__lt=message.id)
+        .order_by("-id")
+        .limit(1)
+        .values("id")
     )
+    previous_id = int(before[0]["id"]) if before else 0
+    await _publish(services, candidate_topic(candidate.id), review_event(candidate, message, previous_id))
 
 
 async def publish_queue_event(services: Services, candidate: Candidate, at: datetime) -> None:

@@ -6,13 +6,15 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from tortoise.functions import Max
+
 from core.clock import utcnow
-from core.context import Context
+from core.context import Context, Services
 from core.errors import not_found
 from core.ids import parse_int_id
 from models import Candidate, ReviewMessage, StaffUser
 from models.enums import MessageKind, ReviewStatus
-from pubsub import is_resubscribed
+from pubsub import Event, is_resubscribed
 from resolvers.audit import SYSTEM_AUTHOR
 from resolvers.auth import require_candidate
 from resolvers.events import candidate_topic
@@ -108,29 +110,75 @@ async def _messages_after(
     ]
 
 
+async def _newest_message_ids(candidate_ids: list[int]) -> dict[int, int]:
+    rows = (
+        await ReviewMessage.filter(candidate_id__in=candidate_ids)
+        .group_by("candidate_id")
+        .annotate(newest=Max("id"))
+        .values_list("candidate_id", "newest")
+    )
+    return {int(candidate_id): int(newest) for candidate_id, newest in rows}
+
+
+async def newest_message_id(services: Services, candidate_id: int) -> int:
+    """The candidate's newest message id (0 for none), read together with the other pages
+    opening at the same moment: one query for a whole reconnect storm's turn."""
+    batcher = services.batcher("newest-message-id", _newest_message_ids)
+    return await batcher.get(candidate_id) or 0
+
+
+def _carried(event: Event, candidate_id: int, last_id: int) -> ReviewEventData | None:
+    """The message an event carries, when it is the very next one after `last_id`."""
+    carried = event.get("message")
+    if event.get("previous_id") != last_id or not isinstance(carried, dict):
+        return None
+    try:
+        message = ReviewMessage(
+            id=int(event["message_id"]),
+            candidate_id=candidate_id,
+            kind=MessageKind(carried["kind"]),
+            body=str(carried["body"]),
+            author_name=str(carried["author_name"]),
+            author_staff_id=carried.get("author_staff_id"),
+            created_at=datetime.fromisoformat(carried["created_at"]),
+            read_at=None,
+        )
+        return ReviewEventData(message=message, status=ReviewStatus(event["status"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 async def review_events(ctx: Context) -> AsyncGenerator[ReviewEventData, None]:
     """Every message written after the subscription starts, once, in id order.
 
+    It listens first and then reads the newest message id (batched with the other pages
+    opening at once): a message committed after that read is published after it, so its
+    event arrives; one committed before it is older than the subscription.
+
     The broker delivers at most once and, with several workers, not necessarily in commit
     order: two messages committed one after the other may be published by two processes in
-    the opposite order. So an event is only a wake-up call: each one (and each broker
-    reconnect) reads every message after the last one delivered from the database. Messages
-    of one candidate are written under the candidate's row lock, so ids grow in commit order.
+    the opposite order. An event carries its message and the id of the message before it; when
+    that is the last one delivered, the message is shown as carried, with no database read.
+    Otherwise something was missed (or overtaken), and every message after the last one
+    delivered is read from the database; so is it after a broker reconnect. Messages of one
+    candidate are written under the candidate's row lock, so ids grow in commit order.
     """
     candidate = require_candidate(ctx)
-    newest = await ReviewMessage.filter(candidate_id=candidate.id).order_by("-id").first()
-    last_id = newest.id if newest is not None else 0
     async with ctx.services.broker.subscribe(candidate_topic(candidate.id)) as events:
-        for data in await _messages_after(candidate.id, last_id):
-            last_id = data.message.id
-            yield data
+        last_id = await newest_message_id(ctx.services, candidate.id)
         async for event in events:
-            known: dict[int, ReviewStatus] = {}
-            if not is_resubscribed(event):
+            if is_resubscribed(event):
+                news = await _messages_after(candidate.id, last_id)
+            else:
                 message_id = event.get("message_id")
                 if not isinstance(message_id, int) or message_id <= last_id:
                     continue
-                known[message_id] = ReviewStatus(event["status"])
-            for data in await _messages_after(candidate.id, last_id, known):
+                carried = _carried(event, candidate.id, last_id)
+                if carried is not None:
+                    news = [carried]
+                else:
+                    known = {message_id: ReviewStatus(event["status"])}
+                    news = await _messages_after(candidate.id, last_id, known)
+            for data in news:
                 last_id = data.message.id
                 yield data

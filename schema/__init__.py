@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
-    AddValidationRules,
     MaxAliasesLimiter,
-    MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
     ValidationCache,
@@ -64,6 +64,33 @@ def should_mask(error: GraphQLError) -> bool:
 
 
 class ReviewSchema(strawberry.Schema):
+    """Strawberry's schema with the request limits set on each operation as it is made.
+
+    The token cap and the depth/alias rules were extensions (MaxTokensLimiter,
+    AddValidationRules) whose only work is to set two fields before parsing; but every
+    extension hook stays entered for the operation's whole life, and a subscription lives as
+    long as its page: a generator, its context manager and the extension per open page.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        max_tokens: int,
+        limit_rules: Sequence[type[ASTValidationRule]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_tokens = max_tokens
+        self.limit_rules = tuple(limit_rules)
+
+    def _create_execution_context(
+        self, *args: Any, **kwargs: Any
+    ) -> ExecutionContext:
+        context = super()._create_execution_context(*args, **kwargs)
+        context.parse_options["max_tokens"] = self.max_tokens
+        context.validation_rules = context.validation_rules + self.limit_rules
+        return context
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -82,6 +109,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
     ]
     return ReviewSchema(
+        max_tokens=settings.max_query_tokens,
+        limit_rules=limit_rules,
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -93,8 +122,6 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             # Before the validation cache: validating a fragment bomb is what stalls.
             lambda: MaxExpandedFields(max_fields=settings.max_query_tokens),
             lambda: ValidationCache(maxsize=256),
-            lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-            lambda: AddValidationRules(limit_rules),
             lambda: MaskWithRequestId(
                 should_mask_error=should_mask, error_message="服务器内部错误，请稍后重试。"
             ),

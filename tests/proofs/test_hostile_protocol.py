@@ -533,6 +533,11 @@ async def test_ws_a_huge_frame_is_refused_and_the_server_lives(
         assert answer["type"] == "error" and answer["id"] == "2"
         await ws.send(json.dumps({"id": "3", "type": "subscribe", "payload": {"query": op.REVIEW_EVENTS}}))
         assert await close_code(ws, within=1) is None  # still open
+        # Documents that parsed are remembered (server/app.py); refusals never are.
+        for n, query in ((4, "subscription {"), (5, huge)):
+            await ws.send(json.dumps({"id": str(n), "type": "subscribe", "payload": {"query": query}}))
+            answer = json.loads(await asyncio.wait_for(ws.recv(), 20))
+            assert answer["type"] == "error" and answer["id"] == str(n)
     await still_serving(service)
 
 

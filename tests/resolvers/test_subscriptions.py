@@ -14,7 +14,7 @@ import websockets
 from websockets.typing import Subprotocol
 
 from core.security import read_token
-from models import Candidate, MaterialCategory, Session
+from models import Candidate, MaterialCategory, ReviewMessage, Session
 from models.enums import MessageKind
 from resolvers.events import candidate_topic, queue_topic
 from resolvers.messages import post_message
@@ -345,3 +345,71 @@ async def test_events_published_out_of_order_lose_nothing(
         received = [(await events.next())["data"]["reviewEvents"]["message"] for _ in range(2)]
         assert [m["body"] for m in received] == ["第一条", "第二条"]
         assert await events.nothing_within(0.5)  # the late event for the first one adds nothing
+
+
+async def test_a_missed_event_is_caught_up_from_the_next_one(
+    service: Service, categories: dict[str, MaterialCategory], region: str
+) -> None:
+    """An event carries the id of the message before it: a subscriber that missed one (lost
+    between workers, or published while it was subscribing) re-reads instead of skipping it."""
+    desk = await open_site(service, categories, region)
+    candidate = await desk.candidate()
+    async with candidate.client.subscribe(op.REVIEW_EVENTS) as events:
+        await subscribed(service, candidate_topic(candidate.row.id))
+        await feedback(desk.examiner, candidate, "第一条")
+        assert (await events.next())["data"]["reviewEvents"]["message"]["body"] == "第一条"
+        # Written and committed, but its event never reaches this process's subscribers.
+        with service.db():
+            row = await Candidate.get(id=candidate.row.id)
+            missed = await post_message(row, MessageKind.FEEDBACK, "没有推送的一条")
+        await feedback(desk.examiner, candidate, "第三条")
+        first = (await events.next())["data"]["reviewEvents"]["message"]
+        second = (await events.next())["data"]["reviewEvents"]["message"]
+        assert (first["id"], first["body"]) == (str(missed.id), "没有推送的一条")
+        assert second["body"] == "第三条"
+        assert await events.nothing_within(0.3)
+    await candidate.client.aclose()
+    await desk.examiner.aclose()
+
+
+async def test_events_published_while_pages_subscribe_are_not_lost(
+    service: Service, categories: dict[str, MaterialCategory], region: str
+) -> None:
+    """Pages open while their examiner writes: whatever each page receives is every message
+    after its first one, in order, once, up to the last one written (no gap, no repeat)."""
+    desk = await open_site(service, categories, region)
+    candidates = [await desk.candidate() for _ in range(6)]
+    received: dict[int, list[str]] = {c.row.id: [] for c in candidates}
+
+    async def page(candidate: SignedInCandidate, opened: asyncio.Event) -> None:
+        async with candidate.client.subscribe(op.REVIEW_EVENTS) as events:
+            opened.set()
+            while True:
+                message = (await events.next(within=20))["data"]["reviewEvents"]["message"]
+                received[candidate.row.id].append(message["id"])
+                if message["body"] == "最后一条":
+                    return
+
+    async def examiner(candidate: SignedInCandidate) -> None:
+        for n in range(4):
+            await feedback(desk.examiner, candidate, f"打开页面时的第 {n} 条")
+
+    opened = [asyncio.Event() for _ in candidates]
+    pages = [asyncio.create_task(page(c, e)) for c, e in zip(candidates, opened, strict=True)]
+    # The examiner writes while the pages connect, sign in and subscribe.
+    await asyncio.gather(*(examiner(c) for c in candidates))
+    for candidate, event in zip(candidates, opened, strict=True):
+        await event.wait()
+        await subscribed(service, candidate_topic(candidate.row.id))
+    for candidate in candidates:
+        await feedback(desk.examiner, candidate, "最后一条")
+    await asyncio.wait_for(asyncio.gather(*pages), 30)
+    for candidate in candidates:
+        with service.db():
+            rows = await ReviewMessage.filter(candidate_id=candidate.row.id).order_by("id")
+        ids = [str(row.id) for row in rows]
+        got = received[candidate.row.id]
+        assert got == ids[len(ids) - len(got):], (got, ids)
+    for c in candidates:
+        await c.client.aclose()
+    await desk.examiner.aclose()
