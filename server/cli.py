@@ -196,16 +196,13 @@ def cmd_add_user(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from zoneinfo import ZoneInfo
-
     from server.database import database, migrate
     from server.demo import accounts, load_demo
-
 
     async def run() -> bool:
         await migrate(settings)
         async with _opened_store(settings) as store, database(settings):
-            return await load_demo(store, ZoneInfo(settings.timezone))
+            return await load_demo(store, settings)
 
     loaded = asyncio.run(run())
     print("已载入演示数据。" if loaded else "数据库中已有考生，演示数据未重复载入。")
