@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
-_hasher = PasswordHasher()
+
+@functools.cache
+def _hasher() -> PasswordHasher:
+    """argon2, imported by the first sign-in or hash rather than at every start."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
 # Verified when the username is unknown, so both failures cost the same time. Made once, offline,
 # with the hasher's own parameters (`PasswordHasher().hash(<a random secret, thrown away>)`):
 # hashing at import cost every start about 0.2 s. A test holds it to the hasher's parameters.
@@ -23,7 +33,7 @@ _DUMMY_HASH = (
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def is_password_hash(value: str) -> bool:
@@ -34,8 +44,10 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant-shape check in a worker thread (argon2 is deliberately slow)."""
 
     def check() -> bool:
+        from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
         try:
-            return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+            return _hasher().verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 

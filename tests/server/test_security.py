@@ -160,6 +160,6 @@ async def test_the_unknown_user_hash_costs_what_a_real_hash_costs() -> None:
     # (memory, passes, lanes, lengths), or an unknown username would be faster to refuse.
     from core import security
 
-    assert not security._hasher.check_needs_rehash(security._DUMMY_HASH)
+    assert not security._hasher().check_needs_rehash(security._DUMMY_HASH)
     assert security._DUMMY_HASH.startswith("$argon2id$")
     assert await verify_password(None, "anything") is False
