@@ -3,21 +3,37 @@ request, and the idle RSS after it; the baseline is uvicorn starting the bare St
 
 The service's figure includes `serve` checking migrations (nothing to apply: the folder was
 migrated once before the first repeat), the app factory, and Tortoise connecting.
+
+Both start from compiled bytecode, as an installed release does (installing a wheel compiles
+its modules). The checkout is installed editable, and with PYTHONDONTWRITEBYTECODE=1 in the
+environment (as on the team's machines) Python never writes the project's `__pycache__`: every
+start then compiled about 100 modules from source first, ~0.15–0.3 s that no deployment pays.
 """
 
 from __future__ import annotations
 
 import asyncio
+import compileall
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import Figure, log, migrate_and_demo, spawn_baseline, spawn_service
+from bench.common import ROOT, Figure, log, migrate_and_demo, spawn_baseline, spawn_service
 
 # Poll often: the figure is the time to the first answer.
 POLL_SECONDS = 0.005
+
+
+# The project's packages (site-packages were compiled when pip installed them).
+PACKAGES = ("server", "schema", "resolvers", "core", "storage", "pubsub", "models", "bench")
+
+
+def compile_bytecode() -> None:
+    """Write the project's `__pycache__` (compileall writes even under PYTHONDONTWRITEBYTECODE)."""
+    for package in PACKAGES:
+        compileall.compile_dir(ROOT / package, quiet=1)
 
 
 @dataclass(frozen=True)
@@ -31,6 +47,7 @@ async def run(params: StartParams) -> dict[str, Any]:
     service_s, service_rss, base_s, base_rss = Figure(), Figure(), Figure(), Figure()
     try:
         migrate_and_demo(folder)
+        compile_bytecode()
         for _ in range(params.repeats):
             server = spawn_service(folder, 1)
             try:

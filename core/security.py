@@ -4,22 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
-_hasher = PasswordHasher()
-# Verified when the username is unknown, so both failures cost the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+@functools.cache
+def _hasher() -> PasswordHasher:
+    """argon2, imported by the first sign-in or hash rather than at every start."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+# Verified when the username is unknown, so both failures cost the same time. Made once, offline,
+# with the hasher's own parameters (`PasswordHasher().hash(<a random secret, thrown away>)`):
+# hashing at import cost every start about 0.2 s. A test holds it to the hasher's parameters.
+_DUMMY_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$PyKUczIai08J8fi6xvFl/Q$rkFfIYtT5H+ojQ6NlXY4slqRoUZLnuQs1l/BWim/1Bo"
+)
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def is_password_hash(value: str) -> bool:
@@ -30,8 +44,10 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant-shape check in a worker thread (argon2 is deliberately slow)."""
 
     def check() -> bool:
+        from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
         try:
-            return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+            return _hasher().verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 

@@ -9,6 +9,8 @@ from models.enums import LOCKED_STATUSES, ReviewStatus, Role
 
 
 class Candidate(Model):
+    _no_comments = True  # spares Tortoise a parse of this file for field comments (none here)
+
     id = fields.IntField(primary_key=True)
     username = fields.CharField(max_length=64, unique=True)
     password_hash = fields.CharField(max_length=255)
@@ -84,6 +86,8 @@ class Candidate(Model):
 class StaffUser(Model):
     """An examiner or an admin. Scope: a region ('*' for all) and optionally a site."""
 
+    _no_comments = True  # spares Tortoise a parse of this file for field comments (none here)
+
     id = fields.IntField(primary_key=True)
     username = fields.CharField(max_length=64, unique=True)
     password_hash = fields.CharField(max_length=255)
@@ -99,6 +103,8 @@ class StaffUser(Model):
 
 class Session(Model):
     """A signed-in session. The token names it, so logout can revoke it everywhere."""
+
+    _no_comments = True  # spares Tortoise a parse of this file for field comments (none here)
 
     id = fields.CharField(max_length=43, primary_key=True)
     role = fields.CharEnumField(Role, max_length=16)
@@ -118,6 +124,8 @@ class Session(Model):
 
 class LoginFailure(Model):
     """One failed sign-in, counted by username and by client address."""
+
+    _no_comments = True  # spares Tortoise a parse of this file for field comments (none here)
 
     id = fields.IntField(primary_key=True)
     username = fields.CharField(max_length=64)

@@ -10,6 +10,8 @@ from models.enums import AttachmentVerdict
 
 
 class MaterialCategory(Model):
+    _no_comments = True  # spares Tortoise a parse of this file for field comments (none here)
+
     id = fields.IntField(primary_key=True)
     code = fields.CharField(max_length=64, unique=True)
     name = fields.CharField(max_length=100)
@@ -32,6 +34,8 @@ class MaterialCategory(Model):
 
 class RequirementRule(Model):
     """A category applies where a rule matches region, site and exam category ('*' = any)."""
+
+    _no_comments = True  # spares Tortoise a parse of this file for field comments (none here)
 
     id = fields.IntField(primary_key=True)
     category: fields.ForeignKeyRelation[MaterialCategory] = fields.ForeignKeyField(
@@ -57,6 +61,8 @@ class RequirementRule(Model):
 
 
 class Attachment(Model):
+    _no_comments = True  # spares Tortoise a parse of this file for field comments (none here)
+
     id = fields.UUIDField(primary_key=True)
     candidate: fields.ForeignKeyRelation[Candidate] = fields.ForeignKeyField(
         "models.Candidate", related_name="attachments", on_delete=fields.CASCADE
@@ -102,6 +108,8 @@ class PictureFingerprint(Model):
     examiner's verdict, so a picture once asked to be replaced is recognised when it comes back.
     """
 
+    _no_comments = True  # spares Tortoise a parse of this file for field comments (none here)
+
     id = fields.IntField(primary_key=True)
     attachment_id = fields.UUIDField(unique=True)
     candidate: fields.ForeignKeyRelation[Candidate] = fields.ForeignKeyField(
@@ -144,6 +152,8 @@ class LookalikePair(Model):
 
     Found when the later one is uploaded, so reading a picture's look-alikes is one index range.
     """
+
+    _no_comments = True  # spares Tortoise a parse of this file for field comments (none here)
 
     id = fields.IntField(primary_key=True)
     attachment_id = fields.UUIDField()

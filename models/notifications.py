@@ -31,6 +31,8 @@ class OutboxMessage(Model):
     handled by exactly one worker at a time.
     """
 
+    _no_comments = True  # spares Tortoise a parse of this file for field comments (none here)
+
     id = fields.IntField(primary_key=True)
     kind = fields.CharEnumField(OutboxKind, max_length=16)
     status = fields.CharEnumField(OutboxStatus, max_length=16, default=OutboxStatus.QUEUED)
@@ -63,6 +65,8 @@ class OutboxMessage(Model):
 class SmsNotice(Model):
     """Which SMS tells the candidate of a message. Several messages may share one SMS."""
 
+    _no_comments = True  # spares Tortoise a parse of this file for field comments (none here)
+
     id = fields.IntField(primary_key=True)
     outbox: fields.ForeignKeyRelation[OutboxMessage] = fields.ForeignKeyField(
         "models.OutboxMessage", related_name="notices", on_delete=fields.CASCADE
@@ -80,6 +84,8 @@ class SmsNotice(Model):
 
 class AttachmentReasons(Model):
     """The reason codes an examiner gave with the last verdict on a picture."""
+
+    _no_comments = True  # spares Tortoise a parse of this file for field comments (none here)
 
     id = fields.IntField(primary_key=True)
     attachment: fields.OneToOneRelation[Attachment] = fields.OneToOneField(

@@ -15,6 +15,8 @@ class PictureAccess(Model):
     The attachment is named, not referenced: the record outlives a deleted or purged picture.
     """
 
+    _no_comments = True  # spares Tortoise a parse of this file for field comments (none here)
+
     id = fields.BigIntField(primary_key=True)
     candidate: fields.ForeignKeyRelation[Candidate] = fields.ForeignKeyField(
         "models.Candidate", related_name=False, on_delete=fields.CASCADE
@@ -42,6 +44,8 @@ class RetentionPurge(Model):
 
     Decisions, messages and the audit log stay; so do these counts of what was there.
     """
+
+    _no_comments = True  # spares Tortoise a parse of this file for field comments (none here)
 
     id = fields.IntField(primary_key=True)
     candidate: fields.OneToOneRelation[Candidate] = fields.OneToOneField(

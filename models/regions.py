@@ -9,6 +9,8 @@ from tortoise.models import Model
 class RegionPolicy(Model):
     """Overrides for one region (考区). A missing row or a null field means the default."""
 
+    _no_comments = True  # spares Tortoise a parse of this file for field comments (none here)
+
     id = fields.IntField(primary_key=True)
     region = fields.CharField(max_length=64, unique=True)
     # Placeholders: {name} {admission_no} {region} {site} {hours}

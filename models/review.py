@@ -10,6 +10,8 @@ from models.enums import AuditAction, MessageKind, ReviewStatus, Role
 
 
 class ReviewMessage(Model):
+    _no_comments = True  # spares Tortoise a parse of this file for field comments (none here)
+
     id = fields.IntField(primary_key=True)
     candidate: fields.ForeignKeyRelation[Candidate] = fields.ForeignKeyField(
         "models.Candidate", related_name="messages", on_delete=fields.CASCADE
@@ -30,6 +32,8 @@ class ReviewMessage(Model):
 
 class AuditEntry(Model):
     """Written in the same transaction as the change it records. Never updated."""
+
+    _no_comments = True  # spares Tortoise a parse of this file for field comments (none here)
 
     id = fields.IntField(primary_key=True)
     candidate: fields.ForeignKeyRelation[Candidate] = fields.ForeignKeyField(

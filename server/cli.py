@@ -9,11 +9,13 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.clock import local_text
@@ -63,23 +65,54 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from server.app import uvicorn_options
     from server.database import migrate
     from server.observability import log_config
+    from server.serving import ServerThen
 
     asyncio.run(migrate(settings))
-    # What a crash left behind (bytes without a row) goes before the first request.
-    asyncio.run(_sweep(settings, timedelta(seconds=settings.orphan_grace_seconds), dry_run=False))
     # Workers get the settings read at start, not the environment as Tortoise left it.
     os.environ[SETTINGS_ENV] = settings.to_json()
-    uvicorn.run(
-        "server.app:app_from_environment",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="info",
-        log_config=log_config(),
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "workers": args.workers,
+        "log_level": "info",
+        "log_config": log_config(),
         **uvicorn_options(settings),
-    )
-    return 0
+    }
+    sweep = _StartupSweep(settings)
+    if args.workers > 1:
+        # This process only supervises the workers: its sweep takes nothing from them.
+        sweep.start()
+        uvicorn.run("server.app:app_from_environment", factory=True, **options)
+        return 0
+    # One process: the sweep starts once it listens, so the first answer does not wait for it.
+    config = uvicorn.Config("server.app:app_from_environment", factory=True, **options)
+    server = ServerThen(config, then=sweep.start)
+    with suppress(KeyboardInterrupt):
+        server.run()
+    return 0 if server.started else 3  # uvicorn's STARTUP_FAILURE, as uvicorn.run exits with
+
+
+class _StartupSweep:
+    """What a crash left behind (bytes without a row), removed while the service already answers.
+
+    Safe beside live uploads: it only removes objects older than the grace period, and an
+    upload commits its row (or gives up) long before that. It runs once, in its own thread and
+    event loop, with its own database connection; a failure is reported, not fatal.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.thread = threading.Thread(target=self._run, name="orphan-sweep", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        grace = timedelta(seconds=self.settings.orphan_grace_seconds)
+        try:
+            asyncio.run(_sweep(self.settings, grace, dry_run=False))
+        except Exception as exc:  # the service keeps serving; the log says why
+            print(f"启动时的孤立文件清理未完成：{exc!r}（可稍后运行 exam-review sweep）", flush=True)
 
 
 def cmd_import_categories(args: argparse.Namespace, settings: Settings) -> int:
@@ -163,16 +196,13 @@ def cmd_add_user(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from zoneinfo import ZoneInfo
-
     from server.database import database, migrate
     from server.demo import accounts, load_demo
-
 
     async def run() -> bool:
         await migrate(settings)
         async with _opened_store(settings) as store, database(settings):
-            return await load_demo(store, ZoneInfo(settings.timezone))
+            return await load_demo(store, settings)
 
     loaded = asyncio.run(run())
     print("已载入演示数据。" if loaded else "数据库中已有考生，演示数据未重复载入。")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -10,12 +11,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from core.clock import local_text, utcnow
 from core.context import Viewer
+from core.settings import Settings
 from models import Attachment, Candidate, MaterialCategory
 from models.enums import AuditAction, MessageKind, ReviewStatus, Role
+from resolvers import lookalikes
 from resolvers.admin import add_staff_user, import_candidates, import_categories
 from resolvers.audit import write_audit
 from resolvers.locking import candidate_for_update
@@ -81,6 +84,13 @@ SUBMITTED_PICTURES = (
     ("PROBATION", "PROBATION CERTIFICATE"),
 )
 
+# What the examiners' workbench flags in the demo, both for 济南's examiner: one picture out of
+# focus (「模糊」), and one diploma photo that two candidates of the same site both sent
+# (「相似照片」). (username, index into SUBMITTED_PICTURES).
+BLURRED_PHOTO = ("wangfang", 1)
+BLURRED_RADIUS = 4.0
+SHARED_PHOTO = (("lina", 2), ("wangfang", 2))
+
 STAFF = [
     (Role.EXAMINER, "jinan_kaowu", "济南考点审核员", "山东省", "济南"),
     (Role.EXAMINER, "qingdao_kaowu", "青岛考点审核员", "山东省", "青岛"),
@@ -111,46 +121,108 @@ class DemoAccount:
     note: str
 
 
-def document_photo(title: str, seed: int) -> bytes:
-    """A photo-sized picture of a document, different for every candidate and page."""
-    image = Image.new("RGB", (1200, 840), (214 - seed % 5 * 6, 208, 196 + seed % 3 * 8))
+def document_photo(title: str, seed: int, blur: float = 0.0) -> bytes:
+    """A photo of a document on a table, its layout, colours and framing its own for every
+    seed: two demo pictures look alike only where the demo means them to. `blur`: out of focus.
+    """
+    rng = random.Random(seed)
+    width, height = 1200, 840
+    image = Image.new("RGB", (width, height), _colour(rng, 90, 200))
     draw = ImageDraw.Draw(image)
-    draw.rounded_rectangle((90, 70, 1110, 770), radius=30, fill=(250, 248, 240), outline=(90, 110, 140), width=5)
-    draw.rectangle((140, 160, 420, 520), fill=(200, 212, 228))
-    for row in range(6):
-        y = 170 + row * 60
-        draw.rectangle((470, y, 1040 - (row * 53 + seed * 29) % 260, y + 24), fill=(95, 105, 125))
-    font = ImageFont.load_default(size=44)
-    draw.text((140, 600), title, fill=(40, 60, 110), font=font)
-    draw.text((140, 670), f"No. {370100000 + seed * 7919}", fill=(40, 60, 110), font=font)
+    card_w, card_h = rng.randint(760, 1060), rng.randint(520, 740)
+    x0, y0 = rng.randint(20, width - card_w - 20), rng.randint(20, height - card_h - 20)
+    # Paper short of white, so a plain page is not taken for a reflection.
+    draw.rounded_rectangle(
+        (x0, y0, x0 + card_w, y0 + card_h), radius=24, fill=_colour(rng, 226, 242),
+        outline=(90, 110, 140), width=5,
+    )
+    band = rng.randint(50, 110)
+    ink = _colour(rng, 30, 140)
+    if rng.random() < 0.5:
+        draw.rectangle((x0 + 20, y0 + 20, x0 + card_w - 20, y0 + 20 + band), fill=ink)
+    portrait_w, portrait_h = rng.randint(180, 300), rng.randint(230, 380)
+    left = rng.random() < 0.5
+    px = x0 + 40 if left else x0 + card_w - 40 - portrait_w
+    py = y0 + rng.randint(120, max(121, card_h - portrait_h - 30))
+    draw.rectangle((px, py, px + portrait_w, py + portrait_h), fill=_colour(rng, 120, 220))
+    text_x0 = x0 + 60 + (portrait_w + 20 if left else 0)
+    text_x1 = x0 + card_w - 60 - (0 if left else portrait_w + 20)
+    y = y0 + band + 50
+    while y < y0 + card_h - 60:
+        line_end = text_x0 + int((text_x1 - text_x0) * rng.uniform(0.3, 1.0))
+        draw.rectangle((text_x0, y, line_end, y + rng.randint(14, 30)), fill=ink)
+        y += rng.randint(40, 90)
+    font = ImageFont.load_default(size=40)
+    draw.text(
+        (x0 + 40, y0 + card_h - 60), f"{title}  No. {370100000 + seed * 7919}",
+        fill=(40, 60, 110), font=font,
+    )
+    if blur:
+        image = image.filter(ImageFilter.GaussianBlur(blur))
     out = io.BytesIO()
     image.save(out, "JPEG", quality=82)
     return out.getvalue()
 
 
-async def submit_demo_candidate(store: PictureStore, candidate: Candidate, tz: ZoneInfo) -> None:
-    """Every required picture, then 提交审核: the same rows, bytes and log a real submission leaves."""
+def _colour(rng: random.Random, low: int, high: int) -> tuple[int, int, int]:
+    return (rng.randint(low, high), rng.randint(low, high), rng.randint(low, high))
+
+
+def reencoded(data: bytes, quality: int) -> bytes:
+    """The same photo saved again (a candidate passing on another's file)."""
+    out = io.BytesIO()
+    Image.open(io.BytesIO(data)).save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def demo_picture(username: str, index: int) -> bytes:
+    """The bytes a demo candidate submitted as picture `index` of SUBMITTED_PICTURES."""
+    title = SUBMITTED_PICTURES[index][1]
+    if (username, index) == SHARED_PHOTO[1]:
+        return reencoded(demo_picture(*SHARED_PHOTO[0]), 75)
+    seed = (SUBMITTED_USERNAMES.index(username) + 1) * 10 + index
+    return document_photo(title, seed, BLURRED_RADIUS if (username, index) == BLURRED_PHOTO else 0.0)
+
+
+async def submit_demo_candidate(store: PictureStore, candidate: Candidate, settings: Settings) -> None:
+    """Every required picture, then 提交审核: the same rows, bytes and log a real submission
+    leaves, each picture checked, measured and fingerprinted as an upload is."""
     categories = {c.code: c for c in await MaterialCategory.all()}
     slots: dict[str, int] = {}
     async with candidate_for_update(candidate.id) as locked:
         own = Viewer(role=Role.CANDIDATE, session_id="demo", candidate=locked)
-        for index, (code, title) in enumerate(SUBMITTED_PICTURES):
+        for index, (code, _) in enumerate(SUBMITTED_PICTURES):
             category = categories[code]
-            data = document_photo(title, locked.id * 10 + index)
-            rules = PictureRules(tuple(category.formats), category.max_bytes, 300, 40_000_000, 320)
+            data = demo_picture(locked.username, index)
+            rules = PictureRules(  # the upload's own rules (resolvers/materials.py)
+                formats=tuple(category.formats),
+                max_bytes=category.max_bytes,
+                min_side=settings.min_image_side,
+                max_pixels=settings.max_image_pixels,
+                thumbnail_side=settings.thumbnail_side,
+                quality=settings.quality_thresholds(),
+            )
             picture = inspect_picture(data, rules)
+            found = await lookalikes.nearby(
+                picture.measures.phash, settings.lookalike_distance, locked.id,
+                settings.lookalikes_kept,
+            )
             slot = slots[code] = slots.get(code, -1) + 1
             attachment_id = uuid.uuid4()
             key = f"pictures/{locked.id}/{attachment_id}.jpg"
             thumbnail_key = f"thumbnails/{locked.id}/{attachment_id}.jpg"
             await store.put(key, data)
             await store.put(thumbnail_key, picture.thumbnail)
-            await Attachment.create(
+            attachment = await Attachment.create(
                 id=attachment_id, candidate_id=locked.id, category_id=category.id, slot=slot,
                 storage_key=key, thumbnail_key=thumbnail_key, content_type=picture.content_type,
                 byte_size=picture.byte_size, width=picture.width, height=picture.height,
                 orientation=picture.orientation, sha256=picture.sha256, uploaded_at=utcnow(),
+                sharpness=picture.measures.sharpness, brightness=picture.measures.brightness,
+                glare=picture.measures.glare, quality_warnings=[w.value for w in picture.warnings],
             )
+            await lookalikes.record_fingerprint(attachment, picture.measures.phash)
+            await lookalikes.record_pairs(attachment.id, found)
             await write_audit(
                 locked, AuditAction.UPLOAD, own, locked.status,
                 note=f"{category.name} 第 {slot + 1} 张", attachment_id=str(attachment_id),
@@ -160,6 +232,7 @@ async def submit_demo_candidate(store: PictureStore, candidate: Candidate, tz: Z
         locked.first_submitted_at = locked.first_submitted_at or now
         locked.activated_at = locked.activated_at or now
         await locked.save()
+        tz = ZoneInfo(settings.timezone)
         await post_message(locked, MessageKind.SYSTEM, f"{local_text(now, tz)} 上报完成，内容已锁定。", at=now)
         await write_audit(locked, AuditAction.SUBMIT, own, ReviewStatus.DRAFT, ReviewStatus.SUBMITTED)
 
@@ -186,8 +259,9 @@ async def load_categories(store: PictureStore, folder: Path) -> None:
     await import_categories(CATEGORIES, folder, store)
 
 
-async def load_demo(store: PictureStore, tz: ZoneInfo) -> bool:
+async def load_demo(store: PictureStore, settings: Settings) -> bool:
     """Load the demo once; returns False when candidates already exist."""
+    tz = ZoneInfo(settings.timezone)
     if await Candidate.exists():
         return False
     with tempfile.TemporaryDirectory() as folder:
@@ -204,5 +278,5 @@ async def load_demo(store: PictureStore, tz: ZoneInfo) -> bool:
     for role, username, title, region, staff_site in STAFF:
         await add_staff_user(role, username, STAFF_PASSWORD, region, staff_site, title)
     for username in SUBMITTED_USERNAMES:
-        await submit_demo_candidate(store, await Candidate.get(username=username), tz)
+        await submit_demo_candidate(store, await Candidate.get(username=username), settings)
     return True

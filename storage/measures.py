@@ -12,11 +12,14 @@ and applies the same rule (`quality_warnings`) with the thresholds the service p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
-
-from PIL import Image, ImageMath
+from typing import TYPE_CHECKING, cast
 
 from models.enums import QualityWarning
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+# Pillow is imported where a picture is measured, not at import (see storage/images.py).
 
 # The grey picture every measure is taken on: this many pixels square, box-averaged.
 MEASURE_SIDE = 256
@@ -80,6 +83,8 @@ def quality_warnings(measures: Measures, limits: QualityThresholds) -> list[Qual
 
 def measure(upright: Image.Image) -> Measures:
     """Measure an upright RGB or grey picture of any size."""
+    from PIL import Image
+
     grey = upright.convert("L")
     square = grey.resize((MEASURE_SIDE, MEASURE_SIDE), Image.Resampling.BOX)
     histogram = square.histogram()
@@ -99,6 +104,8 @@ def _sharpness(grey: Image.Image) -> float:
     Over the whole frame, a sharp card photographed at arm's length (much table, little text)
     reads as blurred as a blurred page of dense text; the most detailed tiles do not (tests/README.md).
     """
+    from PIL import ImageMath
+
     w, h = grey.size
     shifted = {
         "centre": grey.crop((1, 1, w - 1, h - 1)),
@@ -122,6 +129,8 @@ def _sharpness(grey: Image.Image) -> float:
 
 def _tile_means(image: Image.Image | object) -> tuple[float, ...]:
     """The means of a one-band float picture's 8×8 tiles of 31×31 pixels (a box resize, in C)."""
+    from PIL import Image
+
     assert isinstance(image, Image.Image)
     side = _TILES * _TILE_SIDE
     tiles = image.crop((0, 0, side, side)).resize((_TILES, _TILES), Image.Resampling.BOX)
@@ -129,6 +138,8 @@ def _tile_means(image: Image.Image | object) -> tuple[float, ...]:
 
 
 def _difference_hash(grey: Image.Image) -> int:
+    from PIL import Image
+
     side = _HASH_SIDE
     # Cell means in floating point: 8-bit means make near-equal neighbours tie, and a tie
     # flips with any re-encoding.

@@ -28,8 +28,11 @@ from tests.helpers.processes import EXAM_REVIEW, ServerProcess, serve_env
 from tests.helpers.raw import Tally
 from tests.helpers.service import test_settings as settings_for
 from tests.helpers.uploaders import PICTURES, Uploader, prepare_uploaders
+from tests.helpers.waiting import eventually
 
 KILLS = 5
+# The last words of a sweep's report (`exam-review sweep`, and the one at start).
+SWEEP_REPORT = "近期写入暂不处理"
 UPLOADERS = 6
 
 
@@ -129,10 +132,16 @@ async def test_sigkill_mid_upload_loses_nothing_and_the_sweep_cleans_up(tmp_path
     stored = {item.key async for item in store.scan()}
     assert stored == referenced
 
-    # The sweep also runs when the service starts (here with no grace, to see it act).
+    # The sweep also runs when the service starts (here with no grace, to see it act), in the
+    # background: the service answers before it is done, so wait for its report in the log.
     second = f"thumbnails/{uploaders[0].candidate_id}/{uuid.uuid4()}.jpg"
     await store.put(second, PICTURES[1])
+    reports = server.log_path.read_text(errors="replace").count(SWEEP_REPORT)
     await server.started(ORPHAN_GRACE_SECONDS="0")
+    await eventually(
+        lambda: server.log_path.read_text(errors="replace").count(SWEEP_REPORT) > reports,
+        "the start-up sweep's report in the log", within=60,
+    )
     await server.stop()
     log = server.log_path.read_text(errors="replace")
     assert f"已删除 {second}" in log

@@ -28,8 +28,10 @@ from resolvers.admin import (
 from schema import export_sdl
 from server.database import database, migrate
 from server.demo import (
+    BLURRED_PHOTO,
     CANDIDATE_PASSWORD,
     CANDIDATES,
+    SHARED_PHOTO,
     STAFF,
     STAFF_PASSWORD,
     SUBMITTED_PICTURES,
@@ -450,6 +452,67 @@ async def test_demo_prints_the_accounts_and_loads_once(tmp_path: Path) -> None:
     # The demo accounts sign in with the printed passwords.
     hashes = dict(rows(tmp_path, "SELECT username, password_hash FROM candidate"))
     assert await verify_password(hashes[CANDIDATES[0][0]], CANDIDATE_PASSWORD)
+
+
+async def test_the_demo_pictures_carry_real_measures_fingerprints_and_the_two_flags(
+    tmp_path: Path,
+) -> None:
+    """The demo's pictures go through the upload's check, measures and fingerprints, so the
+    workbench shows what it would for real uploads: one 模糊 badge and one 相似照片 pair."""
+    assert (await acli(tmp_path, "demo")).returncode == 0
+    pictures = rows(
+        tmp_path,
+        "SELECT c.username, a.id, a.sharpness, a.brightness, a.glare, a.quality_warnings,"
+        " f.phash FROM attachment a JOIN candidate c ON c.id = a.candidate_id"
+        " LEFT JOIN picture_fingerprint f ON f.attachment_id = a.id ORDER BY a.uploaded_at",
+    )
+    assert len(pictures) == len(SUBMITTED_USERNAMES) * len(SUBMITTED_PICTURES)
+    index = {u: 0 for u in SUBMITTED_USERNAMES}
+    by_picture = {}
+    for username, attachment_id, sharpness, brightness, glare, warnings, phash in pictures:
+        assert None not in (sharpness, brightness, glare, phash), (username, attachment_id)
+        by_picture[(username, index[username])] = attachment_id
+        index[username] += 1
+        expected = ["BLURRY"] if (username, index[username] - 1) == BLURRED_PHOTO else []
+        assert json.loads(warnings) == expected, (username, index[username] - 1)
+    # Exactly one look-alike pair, kept in both directions: the photo two candidates sent.
+    first, second = (by_picture[p] for p in SHARED_PHOTO)
+    pairs = rows(tmp_path, "SELECT attachment_id, other_attachment_id FROM lookalike_pair")
+    assert sorted(pairs) == sorted([(first, second), (second, first)])
+
+    # What 济南's examiner sees of the candidate who sent both.
+    service = await start_service(service_settings(tmp_path))
+    client = service.client()
+    try:
+        examiner = await client.login("jinan_kaowu", STAFF_PASSWORD)
+        owner = rows(tmp_path, f"SELECT id FROM candidate WHERE username = '{BLURRED_PHOTO[0]}'")
+        shown = (await examiner.execute(op.CANDIDATE_LOOKALIKES, {"id": str(owner[0][0])})).payload(
+            "candidate"
+        )
+        flagged = {
+            a["id"]: (a["lookalikeCount"], [x["candidateName"] for x in a["lookalikes"]])
+            for m in shown["materials"] for a in m["attachments"]
+        }
+        sharer = next(name for u, name, *_ in CANDIDATES if u == SHARED_PHOTO[0][0])
+        assert flagged[second] == (1, [sharer])
+        assert sum(count for count, _ in flagged.values()) == 1
+        me = (await examiner.execute(CANDIDATE_QUALITY, {"id": str(owner[0][0])})).payload("candidate")
+        warned = {
+            a["id"]: a["quality"]["warnings"] for m in me["materials"] for a in m["attachments"]
+        }
+        assert warned[by_picture[BLURRED_PHOTO]] == ["BLURRY"]
+        assert sum(len(w) for w in warned.values()) == 1
+        await examiner.aclose()
+    finally:
+        await client.aclose()
+        await service.stop()
+
+
+CANDIDATE_QUALITY = """
+query($id: ID!) {
+  candidate(id: $id) { materials { attachments { id quality { warnings } } } }
+}
+"""
 
 
 async def test_export_schema_writes_the_sdl(tmp_path: Path) -> None:

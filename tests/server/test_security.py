@@ -153,3 +153,13 @@ def test_signed_path_missing_or_malformed_parameters_are_refused(
     expires: str | None, signature: str | None
 ) -> None:
     assert check_signed_path(SECRET, "/pictures/abc/original", expires, signature, now=NOW) is False
+
+
+async def test_the_unknown_user_hash_costs_what_a_real_hash_costs() -> None:
+    # The dummy hash is a literal made offline: it must carry the hasher's very parameters
+    # (memory, passes, lanes, lengths), or an unknown username would be faster to refuse.
+    from core import security
+
+    assert not security._hasher().check_needs_rehash(security._DUMMY_HASH)
+    assert security._DUMMY_HASH.startswith("$argon2id$")
+    assert await verify_password(None, "anything") is False
