@@ -51,17 +51,9 @@ def review_event(candidate: Candidate, message: ReviewMessage, previous_id: int)
 
 
 async def publish_review_event(
-    services: Services, candidate: Candidate, message: ReviewMessage
+    services: Services, candidate: Candidate, message: ReviewMessage, previous_id: int
 ) -> None:
-    # After the commit: a candidate's messages are written under its row lock, so the newest
-    # id below this one is the message committed just before it.
-    before = (
-        await ReviewMessage.filter(candidate_id=candidate.id, id__lt=message.id)
-        .order_by("-id")
-        .limit(1)
-        .values("id")
-    )
-    previous_id = int(before[0]["id"]) if before else 0
+    """After the commit: the message, and the one before it (read under the row lock)."""
     await _publish(services, candidate_topic(candidate.id), review_event(candidate, message, previous_id))
 
 

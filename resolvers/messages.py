@@ -22,15 +22,25 @@ from resolvers.events import candidate_topic
 MESSAGES_MAX = 200
 
 
+@dataclass(frozen=True)
+class Posted:
+    message: ReviewMessage
+    # The candidate's message just before it (0 for the first): pages that showed that one
+    # show this one from the event alone, without reading.
+    previous_id: int
+
+
 async def post_message(
     candidate: Candidate,
     kind: MessageKind,
     body: str,
     author: StaffUser | None = None,
     at: datetime | None = None,
-) -> ReviewMessage:
-    """Write a message (inside the caller's transaction); `at` keeps it in step with the change."""
-    return await ReviewMessage.create(
+) -> Posted:
+    """Write a message inside the caller's transaction, which holds the candidate's row lock
+    (so no other message of theirs can come between); `at` keeps it in step with the change."""
+    newest = await ReviewMessage.filter(candidate_id=candidate.id).order_by("-id").first()
+    message = await ReviewMessage.create(
         candidate_id=candidate.id,
         kind=kind,
         body=body,
@@ -38,6 +48,7 @@ async def post_message(
         author_staff_id=author.id if author else None,
         created_at=at or utcnow(),
     )
+    return Posted(message, newest.id if newest is not None else 0)
 
 
 async def messages_of(candidate: Candidate, first: int) -> list[ReviewMessage]:

@@ -84,10 +84,10 @@ async def _decide(
             locked.reply_deadline = now + timedelta(hours=hours)
             locked.unlocked_category_ids = unlocked
         await locked.save()
-        message = await post_message(locked, kind, body, staff, at=now)
-        await notify(ctx.services.settings, locked, message, staff)
+        posted = await post_message(locked, kind, body, staff, at=now)
+        await notify(ctx.services.settings, locked, posted.message, staff)
         await write_audit(locked, action, staff, ReviewStatus.SUBMITTED, to_status, note=body)
-    await publish_review_event(ctx.services, locked, message)
+    await publish_review_event(ctx.services, locked, posted.message, posted.previous_id)
     await publish_queue_event(ctx.services, locked, now)
     return locked
 
@@ -143,11 +143,11 @@ async def send_feedback(ctx: Context, candidate_id: str, body: str) -> ReviewMes
     candidate = await _candidate_in_scope(staff, candidate_id)
     text = _text(body, "body", "反馈内容", MESSAGE_MAX, required=True) or ""
     async with candidate_for_update(candidate.id) as locked:
-        message = await post_message(locked, MessageKind.FEEDBACK, text, staff)
-        await notify(ctx.services.settings, locked, message, staff)
+        posted = await post_message(locked, MessageKind.FEEDBACK, text, staff)
+        await notify(ctx.services.settings, locked, posted.message, staff)
         await write_audit(locked, AuditAction.FEEDBACK, staff, locked.status, note=text)
-    await publish_review_event(ctx.services, locked, message)
-    return message
+    await publish_review_event(ctx.services, locked, posted.message, posted.previous_id)
+    return posted.message
 
 
 # Verdicts on single pictures, with reasons ---------------------------------------------------

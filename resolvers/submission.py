@@ -77,8 +77,8 @@ async def submit_for_review(ctx: Context) -> Candidate:
         locked.unlocked_category_ids = None
         locked.reply_deadline = None
         await locked.save()
-        message = await post_message(locked, MessageKind.SYSTEM, lock_message(ctx, locked), at=now)
+        posted = await post_message(locked, MessageKind.SYSTEM, lock_message(ctx, locked), at=now)
         await write_audit(locked, AuditAction.SUBMIT, ctx.viewer, previous, ReviewStatus.SUBMITTED)
-    await publish_review_event(ctx.services, locked, message)
+    await publish_review_event(ctx.services, locked, posted.message, posted.previous_id)
     await publish_queue_event(ctx.services, locked, now)
     return locked

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from models import Candidate, MaterialCategory, ReviewMessage
+from models.enums import MessageKind
+from resolvers.locking import candidate_for_update
+from resolvers.messages import post_message
 from tests.helpers import operations as op
 from tests.helpers.accounts import SignedInCandidate, SignedInStaff, signed_in
 from tests.helpers.client import GraphQLClient
@@ -165,3 +168,18 @@ async def test_garbage_ids_are_not_found_and_nothing_is_marked(
         assert payload["unreadMessageCount"] == 2
     assert not any((await read_at(service, row.id)).values())
     assert (await messages(candidate_client.client))["unreadMessageCount"] == 2
+
+
+async def test_each_message_posted_names_the_one_before_it(service: Service) -> None:
+    """What the live event carries so a page can tell whether it missed one (0 for the first);
+    read under the row lock, so another candidate's messages never come between."""
+    row = await make_candidate(service)
+    other = await make_candidate(service)
+    with service.db():
+        async with candidate_for_update(row.id) as locked:
+            first = await post_message(locked, MessageKind.SYSTEM, "第一条")
+        await post_message(other, MessageKind.SYSTEM, "别人的一条")
+        async with candidate_for_update(row.id) as locked:
+            second = await post_message(locked, MessageKind.FEEDBACK, "第二条")
+    assert first.previous_id == 0
+    assert second.previous_id == first.message.id

@@ -46,7 +46,7 @@ async def test_a_rolled_back_transaction_leaves_no_sms(service: Service) -> None
     with service.db():
         with pytest.raises(Boom):
             async with candidate_for_update(row.id) as locked:
-                message = await post_message(locked, MessageKind.FEEDBACK, "不会送达", staff)
+                message = (await post_message(locked, MessageKind.FEEDBACK, "不会送达", staff)).message
                 await notify(service.settings, locked, message, staff)
                 assert await OutboxMessage.filter(candidate_id=row.id).count() == 1
                 raise Boom
@@ -55,7 +55,7 @@ async def test_a_rolled_back_transaction_leaves_no_sms(service: Service) -> None
         assert await SmsNotice.filter(message_id=message.id).count() == 0
         # The same steps committed leave exactly one SMS, linked to its message.
         async with in_transaction():
-            message = await post_message(row, MessageKind.FEEDBACK, "会送达", staff)
+            message = (await post_message(row, MessageKind.FEEDBACK, "会送达", staff)).message
             await notify(service.settings, row, message, staff)
         sms = await OutboxMessage.get(candidate_id=row.id)
         assert await SmsNotice.filter(outbox_id=sms.id, message_id=message.id).exists()

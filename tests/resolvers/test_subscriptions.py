@@ -334,8 +334,8 @@ async def test_events_published_out_of_order_lose_nothing(
     async with candidate_client.client.subscribe(op.REVIEW_EVENTS) as events:
         await subscribed(service, f"candidate:{row.id}")
         with service.db():
-            first = await post_message(row, MessageKind.FEEDBACK, "第一条")
-            second = await post_message(row, MessageKind.FEEDBACK, "第二条")
+            first = (await post_message(row, MessageKind.FEEDBACK, "第一条")).message
+            second = (await post_message(row, MessageKind.FEEDBACK, "第二条")).message
         broker = service.services.broker
         for message in (second, first):  # the later one's event arrives first
             await broker.publish(
@@ -361,7 +361,7 @@ async def test_a_missed_event_is_caught_up_from_the_next_one(
         # Written and committed, but its event never reaches this process's subscribers.
         with service.db():
             row = await Candidate.get(id=candidate.row.id)
-            missed = await post_message(row, MessageKind.FEEDBACK, "没有推送的一条")
+            missed = (await post_message(row, MessageKind.FEEDBACK, "没有推送的一条")).message
         await feedback(desk.examiner, candidate, "第三条")
         first = (await events.next())["data"]["reviewEvents"]["message"]
         second = (await events.next())["data"]["reviewEvents"]["message"]
