@@ -29,6 +29,7 @@ from bench.common import (
     EXAM_REVIEW,
     Figure,
     copy_pipelined,
+    indexes_after,
     log,
     orm,
     password_hash,
@@ -124,10 +125,12 @@ async def fill(url: str, params: QueueParams) -> float:
         # The counting triggers (migration 0007) are off while COPY loads, and the counts are
         # then made in one GROUP BY, as the migration's backfill does.
         await conn.execute("ALTER TABLE candidate DISABLE TRIGGER USER")
-        await copy_pipelined(conn, "candidate", COLUMNS, (
-            functools.partial(records, start, min(params.chunk, params.candidates - start), hashed, rng)
-            for start in range(0, params.candidates, params.chunk)
-        ))
+        await conn.execute("SET maintenance_work_mem = '512MB'")
+        async with indexes_after(conn, "candidate"):
+            await copy_pipelined(conn, "candidate", COLUMNS, (
+                functools.partial(records, start, min(params.chunk, params.candidates - start), hashed, rng)
+                for start in range(0, params.candidates, params.chunk)
+            ))
         async with conn.transaction():
             await conn.execute("LOCK TABLE candidate IN SHARE ROW EXCLUSIVE MODE")
             await conn.execute("ALTER TABLE candidate ENABLE TRIGGER USER")

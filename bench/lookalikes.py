@@ -41,6 +41,7 @@ from bench.common import (
     EXAM_REVIEW,
     Figure,
     copy_pipelined,
+    indexes_after,
     log,
     orm,
     password_hash,
@@ -160,10 +161,11 @@ async def fill(url: str, params: LookalikeParams, pool: dict[str, list[int]]) ->
         await conn.execute("SET session_replication_role = replica")
         await conn.execute("SET maintenance_work_mem = '512MB'")
         hashed = password_hash()
-        await copy_pipelined(conn, "candidate", CANDIDATE_COLUMNS, (
-            functools.partial(candidate_records, start, min(params.chunk, candidates - start), hashed, rng)
-            for start in range(0, candidates, params.chunk)
-        ))
+        async with indexes_after(conn, "candidate"):
+            await copy_pipelined(conn, "candidate", CANDIDATE_COLUMNS, (
+                functools.partial(candidate_records, start, min(params.chunk, candidates - start), hashed, rng)
+                for start in range(0, candidates, params.chunk)
+            ))
         first_candidate = await conn.fetchval("SELECT min(id) FROM candidate")
         categories = []
         for position, kind in enumerate(KINDS):
@@ -172,15 +174,6 @@ async def fill(url: str, params: LookalikeParams, pool: dict[str, list[int]]) ->
                 " max_bytes, formats, position) VALUES ($1, $2, '', 1, 2, 204800, '[\"jpeg\"]', $3)"
                 " RETURNING id", f"BENCH_{kind.upper()}", f"压测{kind}", position,
             ))
-        # Bulk load first, index after (the service's own indexes are made again just the same).
-        own_indexes = [
-            r["indexdef"] for r in await conn.fetch(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'picture_fingerprint'"
-                " AND indexname NOT LIKE '%pkey' AND indexdef NOT LIKE '%UNIQUE%'"
-            )
-        ]
-        for definition in own_indexes:
-            await conn.execute("DROP INDEX " + definition.split(" INDEX ", 1)[1].split(" ON ", 1)[0])
         # The comparison schemes' columns and indexes live only in this benchmark's database.
         await conn.execute(
             "ALTER TABLE picture_fingerprint ADD COLUMN q0 int, ADD COLUMN q1 int,"
@@ -190,6 +183,7 @@ async def fill(url: str, params: LookalikeParams, pool: dict[str, list[int]]) ->
         stored: list[tuple[uuid.UUID, int, int]] = []  # a sample to look up later
         pairs: list[tuple[uuid.UUID, uuid.UUID, int]] = []
         recent: list[tuple[uuid.UUID, int, int]] = []  # pictures a duplicate may copy
+
         def fingerprints(start: int) -> list[tuple[Any, ...]]:
             nonlocal recent
             rows = []
@@ -219,19 +213,19 @@ async def fill(url: str, params: LookalikeParams, pool: dict[str, list[int]]) ->
                         stored.append((attachment, candidate_id, phash))
             return rows
 
-        await copy_pipelined(
-            conn, "picture_fingerprint", FINGERPRINT_COLUMNS,
-            (functools.partial(fingerprints, start) for start in range(0, params.pictures, params.chunk)),
-            on_chunk=lambda done: log(f"lookalikes: {done:,} fingerprints"),
-        )
+        # Bulk load first, index after (the service's own indexes are made again just the same).
+        async with indexes_after(conn, "picture_fingerprint"):
+            await copy_pipelined(
+                conn, "picture_fingerprint", FINGERPRINT_COLUMNS,
+                (functools.partial(fingerprints, start) for start in range(0, params.pictures, params.chunk)),
+                on_chunk=lambda done: log(f"lookalikes: {done:,} fingerprints"),
+            )
         await conn.copy_records_to_table(
             "lookalike_pair", records=pairs,
             columns=("attachment_id", "other_attachment_id", "distance"),
         )
         await conn.execute("RESET session_replication_role")
         await recount(conn)
-        for definition in own_indexes:
-            await conn.execute(definition)
         for column in ("q0", "q1", "q2", "q3", "h0", "h1"):
             await conn.execute(f"CREATE INDEX ON picture_fingerprint ({column}, phash, id)")
         await conn.execute("VACUUM (ANALYZE) picture_fingerprint")
