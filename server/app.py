@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import gc
 import json
 from collections.abc import AsyncIterator
@@ -81,18 +82,23 @@ def examiner_graphiql_html(client_dir: Path) -> str | None:
     return html.replace(_EMPTY_TABS, _EMPTY_TABS.replace("[]", payload))
 
 
-# Documents that parsed: every open page sends the same subscription, and after a worker restart
-# thousands send it at once. Short ones only, and a bounded number, so nobody fills memory.
-_PARSED: dict[tuple[int, str], None] = {}
-_PARSED_MAX = 256
-_PARSED_MAX_CHARS = 4096
+# Every open page sends the same subscription, and after a worker restart thousands send it at
+# once: a short document that parsed is remembered (a bounded LRU; a refusal raises, and
+# lru_cache never remembers a call that raised).
+_REMEMBERED_MAX_CHARS = 4096
 
 
-def _remember_parsed(key: tuple[int, str]) -> None:
-    if len(key[1]) <= _PARSED_MAX_CHARS:
-        if len(_PARSED) >= _PARSED_MAX:
-            del _PARSED[next(iter(_PARSED))]
-        _PARSED[key] = None
+@functools.lru_cache(maxsize=256)
+def _parses_remembered(query: str, max_tokens: int) -> None:
+    parse(query, max_tokens=max_tokens)
+
+
+def _check_parses(query: str, max_tokens: int) -> None:
+    """Raises GraphQLError when the document does not parse within max_tokens."""
+    if len(query) <= _REMEMBERED_MAX_CHARS:
+        _parses_remembered(query, max_tokens)
+    else:
+        parse(query, max_tokens=max_tokens)
 
 
 class ReviewTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -117,16 +123,13 @@ class ReviewTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if message.get("type") == "subscribe" and self.connection_acknowledged:
             # A syntax error (or a token bomb) escaped Strawberry's stream as a crashed task.
             max_tokens = self.view.services.settings.max_query_tokens  # type: ignore[attr-defined]
-            key = (max_tokens, payload["query"])  # type: ignore[index]
-            if key not in _PARSED:
-                try:
-                    parse(key[1], max_tokens=max_tokens)
-                except GraphQLError as error:
-                    await self.send_message(
-                        {"id": str(message.get("id")), "type": "error", "payload": [error.formatted]}
-                    )
-                    return
-                _remember_parsed(key)
+            try:
+                _check_parses(payload["query"], max_tokens)  # type: ignore[index]
+            except GraphQLError as error:
+                await self.send_message(
+                    {"id": str(message.get("id")), "type": "error", "payload": [error.formatted]}
+                )
+                return
         await super().handle_message(message)  # type: ignore[arg-type]
 
 
