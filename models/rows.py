@@ -17,10 +17,12 @@ from tortoise.models import Model
 M = TypeVar("M", bound=Model)
 
 
-def columns(model: type[Model], alias: str) -> str:
-    """`alias."col" AS "alias__col", …` for every column of the model."""
+def columns(model: type[Model], alias: str, *, qualified: bool = True) -> str:
+    """`alias."col" AS "alias__col", …` for every column of the model; unqualified
+    (`"col" AS "alias__col"`) for a RETURNING list, where the table has no alias."""
+    source = f"{alias}." if qualified else ""
     return ", ".join(
-        f'{alias}."{column}" AS "{alias}__{column}"'
+        f'{source}"{column}" AS "{alias}__{column}"'
         for column in model._meta.fields_db_projection.values()
     )
 

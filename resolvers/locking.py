@@ -45,9 +45,6 @@ _UPDATED_AT = Candidate._meta.fields_map["updated_at"]
 @functools.cache
 def _locking_sql(dialect: str) -> str:
     if dialect == "sqlite":
-        returned = ", ".join(
-            f'"{column}" AS "c__{column}"'
-            for column in Candidate._meta.fields_db_projection.values()
-        )
+        returned = columns(Candidate, "c", qualified=False)
         return f'UPDATE "candidate" SET "updated_at" = ? WHERE "id" = ? RETURNING {returned}'
     return f'SELECT {columns(Candidate, "c")} FROM "candidate" c WHERE c."id" = $1 FOR UPDATE'
