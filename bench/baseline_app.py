@@ -44,12 +44,19 @@ SOCKETS: dict[int, WebSocket] = {}
 STATE: dict[str, Any] = {}
 
 
-async def upload(request: Request) -> Response:
+async def _file(request: Request) -> bytes | None:
+    """The multipart body's file part "0", as the service's upload reads it."""
     form = await request.form()
     part = form.get("0")
     if part is None or isinstance(part, str):
+        return None
+    return await part.read()
+
+
+async def upload(request: Request) -> Response:
+    data = await _file(request)
+    if data is None:
         return JSONResponse({"error": "no file"}, status_code=400)
-    data = await part.read()
     try:
         picture = await asyncio.to_thread(inspect_picture, data, RULES)
     except PictureRefused as refused:
@@ -69,11 +76,9 @@ def _decode_eighth(data: bytes) -> tuple[int, int]:
 
 
 async def upload_min(request: Request) -> Response:
-    form = await request.form()
-    part = form.get("0")
-    if part is None or isinstance(part, str):
+    data = await _file(request)
+    if data is None:
         return JSONResponse({"error": "no file"}, status_code=400)
-    data = await part.read()
     await asyncio.to_thread(_decode_eighth, data)
     name = uuid.uuid4()
     await STORE.put(f"pictures/{name}.jpg", data)
