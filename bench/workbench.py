@@ -96,6 +96,8 @@ async def paint_times(base: str, username: str, count: int) -> tuple[list[float]
     """Per candidate: ms from 「下一位」 to every picture painted; and the keys each approval took."""
     from playwright.async_api import async_playwright, expect
 
+    from tests.page.workbench import open_workbench, sign_in_panel
+
     painted: list[float] = []
     keys: list[int] = []
     async with async_playwright() as playwright:
@@ -103,11 +105,8 @@ async def paint_times(base: str, username: str, count: int) -> tuple[list[float]
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
         )
         page = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
-        await page.goto(base + "/graphql")
-        await page.get_by_role("button", name="Show 审核台").click()
-        await page.get_by_label("用户名").fill(username)
-        await page.get_by_label("密码").fill(PASSWORD)
-        await page.get_by_role("button", name="登录").click()
+        await open_workbench(page, base)
+        await sign_in_panel(page, username, PASSWORD)
         await expect(page.get_by_text("实时更新中")).to_be_visible(timeout=30_000)
         await page.evaluate(
             "document.addEventListener('keydown', (e) => { if (e.key === 'n') window.__pressedAt = performance.now(); }, true)"

@@ -36,14 +36,17 @@ from tests.helpers.service import Service, start_service
 from tests.helpers.service import test_settings as settings_for
 from tests.helpers.waiting import subscribed
 from tests.page.conftest import PageErrors, open_context, screenshot, sign_in
+from tests.page.workbench import (
+    PANEL,
+    open_workbench,
+    pictures_painted,
+    sign_in_panel,
+    signed_in_workbench,
+    stored,
+)
 
-PANEL = ".wb-plugin"
 HEADERS = ".graphiql-editor-tool .graphiql-editor:nth-of-type(2) .CodeMirror"
 RESULT = ".result-window .CodeMirror"
-PICTURES_PAINTED = """(count) => {
-    const pictures = [...document.querySelectorAll('.wb-pictures img')];
-    return pictures.length === count && pictures.every((p) => p.complete && p.naturalWidth > 0);
-}"""
 
 
 @dataclass
@@ -78,38 +81,8 @@ async def editor_text(page: Page, selector: str) -> str:
     return await page.evaluate("(s) => document.querySelector(s).CodeMirror.getValue()", selector)
 
 
-async def open_workbench(page: Page, base_url: str) -> None:
-    await page.goto(base_url + "/graphql")
-    await page.get_by_role("button", name="Show 审核台").click()
-    await expect(page.locator(".wb")).to_be_visible()
-
-
-async def sign_in_panel(page: Page, username: str, password: str = PASSWORD) -> None:
-    panel = page.locator(PANEL)
-    await panel.get_by_label("用户名").fill(username)
-    await panel.get_by_label("密码").fill(password)
-    await panel.get_by_role("button", name="登录").click()
-
-
-async def signed_in_workbench(context: BrowserContext, base_url: str, username: str) -> Page:
-    page = await context.new_page()
-    await open_workbench(page, base_url)
-    await sign_in_panel(page, username)
-    await expect(page.locator(PANEL).get_by_text("实时更新中")).to_be_visible()
-    return page
-
-
-async def pictures_painted(page: Page, count: int) -> None:
-    await page.wait_for_function(PICTURES_PAINTED, arg=count)
-
-
 def history(page: Page) -> Any:
     return page.evaluate("JSON.parse(localStorage.getItem('graphiql:queries') || '{\"queries\": []}').queries")
-
-
-async def stored(service: Service, candidate: Candidate) -> Candidate:
-    with service.db():
-        return await Candidate.get(id=candidate.id)
 
 
 async def test_sign_in_and_out_through_the_panel(desk: Desk, context: BrowserContext) -> None:

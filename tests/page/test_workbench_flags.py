@@ -21,7 +21,7 @@ from tests.helpers.factories import unique
 from tests.helpers.flows import me, submit, uploaded
 from tests.helpers.service import Service
 from tests.page.conftest import PageErrors, screenshot
-from tests.page.test_workbench import PANEL, pictures_painted, signed_in_workbench, stored
+from tests.page.workbench import PANEL, pictures_painted, signed_in_workbench, stored
 
 _seeds = iter(range(7301, 7390))
 # The badge's title: the measure behind the warning, then all three as measured at upload.
