@@ -240,7 +240,7 @@ async def matches_of(attachment_id: UUID, owner_id: int, kept: int) -> tuple[lis
     connection = connections.get("default")
     sqlite = connection.capabilities.dialect == "sqlite"
     rows = await connection.execute_query_dict(
-        _MATCHES_SQL.replace("$", "?") if sqlite else _MATCHES_SQL,
+        _MATCHES_SQL_SQLITE if sqlite else _MATCHES_SQL,
         [str(attachment_id) if sqlite else attachment_id, own[0], owner_id, kept],
     )
     found = [
@@ -265,6 +265,7 @@ SELECT f.attachment_id AS attachment_id, f.candidate_id AS candidate_id,
  ORDER BY distance, f.candidate_id, f.attachment_id
  LIMIT $4
 """
+_MATCHES_SQL_SQLITE = _MATCHES_SQL.replace("$", "?")
 
 
 @dataclass(frozen=True)
