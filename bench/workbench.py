@@ -46,11 +46,14 @@ UPLOAD = (
     "mutation($c: ID!, $f: Upload!) { uploadAttachment(categoryId: $c, file: $f)"
     " { attachment { id } errors { code message } } }"
 )
+# Loaded is not yet on screen: a screenshot at `complete && naturalWidth > 0` once showed the
+# last picture blank. So: every picture loaded, decoded (`decode()`), and one frame drawn after.
 PAINTED = """(count) => new Promise((resolve) => {
     const check = () => {
         const pictures = [...document.querySelectorAll('.wb-pictures img')];
         if (pictures.length === count && pictures.every((p) => p.complete && p.naturalWidth > 0)) {
-            resolve(performance.now() - window.__pressedAt);
+            Promise.all(pictures.map((p) => p.decode())).then(() => requestAnimationFrame(
+                () => resolve(performance.now() - window.__pressedAt)));
         } else {
             requestAnimationFrame(check);
         }

@@ -39,6 +39,8 @@ async def signed_in_workbench(context: BrowserContext, base_url: str, username: 
 
 async def pictures_painted(page: Page, count: int) -> None:
     await page.wait_for_function(PICTURES_PAINTED, arg=count)
+    # Loaded is not yet drawn: decoded, so a screenshot right after shows every picture.
+    await page.evaluate("Promise.all([...document.querySelectorAll('.wb-pictures img')].map((p) => p.decode()))")
 
 
 async def stored(service: Service, candidate: Candidate) -> Candidate:
